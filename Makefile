@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` runs the flagship demo, `make test` runs every check.
+# Both set everything up first (scripts/setup.sh).
+PY := .venv/bin/python
+
+.PHONY: setup demo test bench lint
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(PY) demos/engine_tour.py
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+# pytest exits 5 when it collects no test; that is not a failure of the code.
+test: lint
+	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+bench: setup
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/bench_engine.py

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Idempotent set-up used by `make demo` and `make test`: Graphviz's `dot`, a virtual environment in
+# .venv, and this package installed in it with its dev extras. Safe to run again; fast when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dot >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's graphviz package (for the dot program)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+  else
+    echo "setup: Graphviz's 'dot' program is missing and I cannot install it (not root, or no apt-get)." >&2
+    echo "setup: install it yourself: 'sudo apt-get install graphviz' (Debian/Ubuntu) or 'brew install graphviz' (macOS)." >&2
+    echo "setup: until then drawings are written as DOT source, and rendering tests skip (they fail when CI=true)." >&2
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating the virtual environment .venv"
+  "$PYTHON" -m venv .venv
+fi
+# Reinstall only when the project description changed since the last successful install.
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "setup: installing tinygrad-w with its dev extras into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  touch .venv/.installed
+fi
