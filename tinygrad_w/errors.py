@@ -46,3 +46,21 @@ class ShapeError(TinygradError, ValueError):
 
 class FileFormatError(TinygradError, ValueError):
     """A saved file is missing, truncated, corrupt, of another version or inconsistent."""
+
+
+class ArgumentError(TinygradError, ValueError):
+    """A setting or a label is outside its allowed range (a negative learning rate, betas outside [0, 1),
+    a label that is not -1 or +1 for the hinge loss, ...)."""
+
+
+class DivergenceError(NonFiniteError):
+    """Training produced a non-finite or overflowing loss, gradient or weight.
+
+    ``epoch`` is the epoch (counted from 1) in which it happened; ``history`` holds what was recorded
+    before it. The model keeps the weights it had before the failing step.
+    """
+
+    def __init__(self, message: str, epoch: int = 0, history: object = None) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.history = history

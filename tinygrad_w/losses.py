@@ -1,0 +1,184 @@
+"""Loss functions (each returns a Value you can call ``backward()`` on) and accuracy helpers (floats).
+
+Every loss is the mean over the samples of a per-sample loss, so its size does not grow with the
+number of samples and the same learning rate works for a batch of 10 or of 1,000.
+
+Label conventions:
+
+- ``hinge`` takes labels -1 / +1 (what micrograd's moons demo uses, and what the binary data sets of
+  :mod:`tinygrad_w.data` return);
+- ``bce_with_logits`` takes labels 0 / 1 (convert with :func:`tinygrad_w.data.to_01`);
+- ``softmax_cross_entropy`` takes class indices 0..K-1;
+- ``mse`` takes any real targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .engine import Value
+from .errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
+
+Scalar = Value | float
+
+
+def _check_lengths(where: str, first: Sequence[object], second: Sequence[object], names: str) -> None:
+    """Both sequences hold one entry per sample: the same, non-zero, number of them."""
+    if len(first) != len(second):
+        a, b = names.split("/")
+        raise ShapeError(f"{where}: {len(first)} {a} but {len(second)} {b}; they must match")
+    if len(first) == 0:
+        raise ShapeError(f"{where}: got no samples; a mean over 0 samples is undefined")
+
+
+def _number(x: object, where: str, index: int) -> float:
+    """A label or target as a finite float, or a typed error naming the sample."""
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise OperandTypeError(f"{where}: sample {index}: expected a number, got {type(x).__name__} {x!r}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise NonFiniteError(f"{where}: sample {index}: got {value!r}; values must be finite")
+    return value
+
+
+def check_labels(where: str, labels: Sequence[object], allowed: tuple[float, ...]) -> None:
+    """Raise ArgumentError naming the first sample whose label is not one of ``allowed``."""
+    for index, label in enumerate(labels):
+        if _number(label, where, index) not in allowed:
+            shown = " or ".join(f"{a:g}" for a in allowed)
+            raise ArgumentError(f"{where}: sample {index} has label {label!r}; labels must be {shown}")
+
+
+def _mean(terms: list[Value]) -> Value:
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total * (1.0 / len(terms))
+
+
+def _as_value(x: object, where: str, index: int) -> Value:
+    """Scores must be Values (so the loss can backpropagate into them) or plain numbers."""
+    if isinstance(x, Value):
+        return x
+    return Value(_number(x, where, index))
+
+
+def mse(predictions: Sequence[Scalar], targets: Sequence[float | Value]) -> Value:
+    """Mean squared error: (1/n) Σ (p_i - t_i)²."""
+    _check_lengths("mse", predictions, targets, "predictions/targets")
+    terms = []
+    for i, (p, t) in enumerate(zip(predictions, targets)):
+        target = t if isinstance(t, Value) else _number(t, "mse", i)
+        difference = _as_value(p, "mse", i) - target
+        terms.append(difference * difference)
+    return _mean(terms)
+
+
+def hinge(scores: Sequence[Scalar], labels: Sequence[float]) -> Value:
+    """Hinge loss, micrograd's: (1/n) Σ relu(1 - y_i · s_i) with labels y_i ∈ {-1, +1}.
+
+    A sample costs nothing once it is on the right side with a margin of at least 1 (y·s >= 1).
+    """
+    _check_lengths("hinge", scores, labels, "scores/labels")
+    check_labels("hinge", labels, (-1.0, 1.0))
+    terms = [
+        (1.0 - _as_value(s, "hinge", i) * _number(y, "hinge", i)).relu()
+        for i, (s, y) in enumerate(zip(scores, labels))
+    ]
+    return _mean(terms)
+
+
+def bce_with_logits(logits: Sequence[Scalar], labels: Sequence[float]) -> Value:
+    """Binary cross-entropy on logits z with labels y ∈ {0, 1}, in the numerically stable form
+
+        loss_i = max(z, 0) - z·y + ln(1 + e^-|z|)        (= -y ln σ(z) - (1 - y) ln(1 - σ(z)))
+
+    ``max(z, 0) + ln(1 + e^-|z|)`` is exactly softplus(z) = ln(1 + e^z), and the engine's SOFTPLUS op
+    evaluates it in that form, so e^z never overflows (|z| = 1000 is fine) and its derivative σ(z) is
+    exact everywhere. Writing the same sum with relu and abs nodes would give the wrong gradient at
+    z = 0 (both kinks take the subgradient 0, giving -y instead of σ(0) - y = 0.5 - y), and a model
+    initialised at zero starts exactly there. The gradient is ∂loss_i/∂z = σ(z) - y.
+    """
+    _check_lengths("bce_with_logits", logits, labels, "logits/labels")
+    check_labels("bce_with_logits", labels, (0.0, 1.0))
+    terms = []
+    for i, (z, y) in enumerate(zip(logits, labels)):
+        logit = _as_value(z, "bce_with_logits", i)
+        terms.append(logit.softplus() - logit * _number(y, "bce_with_logits", i))
+    return _mean(terms)
+
+
+def softmax_cross_entropy(logits: Sequence[Sequence[Scalar]], classes: Sequence[int]) -> Value:
+    """Cross-entropy of softmax(z) against class c, averaged over samples:
+
+        loss_i = log Σ_k e^{z_k} - z_c = m + log Σ_k e^{z_k - m} - z_c,   m = max_k z_k.
+
+    Shifting by the largest logit m (a constant, so it changes no gradient) keeps every exponent <= 0:
+    no overflow, and the largest term is e^0 = 1, so the log never sees 0. ∂loss_i/∂z_k = softmax_k - [k = c].
+    """
+    _check_lengths("softmax_cross_entropy", logits, classes, "logit rows/classes")
+    width = len(logits[0])
+    terms = []
+    for i, (row, c) in enumerate(zip(logits, classes)):
+        if len(row) != width:
+            raise ShapeError(f"softmax_cross_entropy: row {i} has {len(row)} logits but row 0 has {width}")
+        if width == 0:
+            raise ShapeError("softmax_cross_entropy: rows have no logits")
+        if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < width:
+            raise ArgumentError(
+                f"softmax_cross_entropy: sample {i} has class {c!r}; classes must be integers 0..{width - 1}"
+            )
+        z = [_as_value(x, "softmax_cross_entropy", i) for x in row]
+        shift = max(x.data for x in z)
+        sum_exp = (z[0] - shift).exp()
+        for x in z[1:]:
+            sum_exp = sum_exp + (x - shift).exp()
+        terms.append(sum_exp.log() + shift - z[c])
+    return _mean(terms)
+
+
+def _score(x: object, where: str, index: int) -> float:
+    return x.data if isinstance(x, Value) else _number(x, where, index)
+
+
+def accuracy(scores: Sequence[Scalar], labels: Sequence[float]) -> float:
+    """Share of samples classified right by the sign of the score: predicted positive when score > 0.
+
+    Works for both label conventions: a label counts as positive when it is > 0, so ±1 labels are
+    checked by sign agreement and 0/1 labels by thresholding the logit at 0 (σ(z) > 0.5).
+    """
+    _check_lengths("accuracy", scores, labels, "scores/labels")
+    correct = 0
+    for i, (s, y) in enumerate(zip(scores, labels)):
+        label = _number(y, "accuracy", i)
+        if label not in (-1.0, 0.0, 1.0):
+            raise ArgumentError(f"accuracy: sample {i} has label {y!r}; labels must be -1, 0 or +1")
+        correct += (_score(s, "accuracy", i) > 0.0) == (label > 0.0)
+    return correct / len(labels)
+
+
+def multiclass_accuracy(logits: Sequence[Sequence[Scalar]], classes: Sequence[int]) -> float:
+    """Share of samples whose largest logit is the right class (the first largest on ties)."""
+    _check_lengths("multiclass_accuracy", logits, classes, "logit rows/classes")
+    correct = 0
+    for i, (row, c) in enumerate(zip(logits, classes)):
+        if len(row) == 0:
+            raise ShapeError(f"multiclass_accuracy: row {i} has no logits")
+        values = [_score(x, "multiclass_accuracy", i) for x in row]
+        predicted = max(range(len(values)), key=values.__getitem__)
+        correct += predicted == c
+    return correct / len(classes)
+
+
+__all__ = [
+    "accuracy",
+    "bce_with_logits",
+    "check_labels",
+    "hinge",
+    "mse",
+    "multiclass_accuracy",
+    "softmax_cross_entropy",
+]
