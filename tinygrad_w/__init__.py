@@ -1,5 +1,6 @@
 """tinygrad_w: a scalar autograd engine to learn from, draw and trust."""
 
+from . import init, nn
 from .engine import Op, Value, grad, linear, topological_order
 from .errors import (
     DomainError,
@@ -12,10 +13,12 @@ from .errors import (
     ShapeError,
     TinygradError,
 )
+from .nn import MLP
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "MLP",
     "DomainError",
     "FileFormatError",
     "NonFiniteError",
@@ -29,6 +32,8 @@ __all__ = [
     "Value",
     "__version__",
     "grad",
+    "init",
     "linear",
+    "nn",
     "topological_order",
 ]

@@ -1,0 +1,290 @@
+"""Weight initializers: where a network's numbers start before training.
+
+An initializer is a small object with a ``name`` and one method,
+``sample(fan_in, fan_out, count, rng) -> list[float]``: ``count`` independent draws for a layer with
+``fan_in`` inputs per neuron and ``fan_out`` neurons. Randomness always comes from the ``random.Random``
+passed in, never from the global ``random`` module, so a seeded model is reproducible.
+
+Why the scale matters: a neuron sums ``fan_in`` products w·x. If every w has variance σ² and the inputs
+have variance v, the sum has variance ``fan_in · σ² · v``. The schemes below pick σ² so that this stays
+about v from layer to layer (signals neither explode nor die out):
+
+==================  ==========================================  =========================================
+scheme              uniform U[-a, a]                            normal N(0, σ²)
+==================  ==========================================  =========================================
+Xavier / Glorot     a = gain · √(6 / (fan_in + fan_out))        σ = gain · √(2 / (fan_in + fan_out))
+He / Kaiming        a = gain · √(3 / fan_in)  (= √(6/fan_in))   σ = gain / √fan_in       (= √(2/fan_in))
+LeCun               a = √(3 / fan_in)                           σ = √(1 / fan_in)
+==================  ==========================================  =========================================
+
+He's gain defaults to √2, the gain of relu (the values in parentheses). U[-a, a] has standard deviation
+a/√3, so each uniform scheme has the same variance as its normal twin.
+
+String names map to default instances (see :data:`NAMES`): ``"zeros"``, ``"ones"``, ``"uniform"``
+(U[-1, 1], what micrograd uses), ``"normal"`` (N(0, 1)), ``"xavier_uniform"``, ``"xavier_normal"``,
+``"he_uniform"``, ``"he_normal"``, ``"lecun_uniform"``, ``"lecun_normal"``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Callable
+
+__all__ = [
+    "NAMES",
+    "Constant",
+    "Initializer",
+    "Normal",
+    "Uniform",
+    "calculate_gain",
+    "constant",
+    "get",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "normal",
+    "ones",
+    "uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+]
+
+
+def _finite(x: object, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return value
+
+
+def _check_sizes(fan_in: int, fan_out: int, count: int, name: str) -> None:
+    for what, n, least in (("fan_in", fan_in, 1), ("fan_out", fan_out, 1), ("count", count, 0)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < least:
+            raise ValueError(f"{name}.sample: {what} must be an int >= {least}, got {n!r}")
+
+
+class Initializer:
+    """Base class: draws ``count`` starting values for a layer with ``fan_in`` inputs and ``fan_out`` outputs.
+
+    Subclasses implement :meth:`_draw`; ``name`` is what ``repr`` and error messages show.
+    """
+
+    name: str = "initializer"
+
+    def sample(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+        """``count`` independent draws, taken from ``rng`` only (never the global random state)."""
+        _check_sizes(fan_in, fan_out, count, self.name)
+        if not isinstance(rng, random.Random):
+            raise TypeError(f"{self.name}.sample: rng must be a random.Random, got {type(rng).__name__}")
+        return self._draw(fan_in, fan_out, count, rng)
+
+    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Constant(Initializer):
+    """Every value equal to ``value``. With zeros or any constant, all hidden units of a layer start
+    equal, get equal gradients and stay equal forever: random initialization exists to break that symmetry."""
+
+    def __init__(self, value: float) -> None:
+        self.value = _finite(value, "constant: value")
+        self.name = f"constant({self.value!r})"
+
+    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+        return [self.value] * count
+
+
+class Uniform(Initializer):
+    """U[low, high]: every value in the interval equally likely; standard deviation (high - low)/√12.
+
+    The bounds can be fixed numbers or computed from the layer's fans (the Xavier/He/LeCun variants).
+    """
+
+    def __init__(self, name: str, bound: Callable[[int, int], tuple[float, float]]) -> None:
+        self.name = name
+        self._bound = bound
+
+    def bounds(self, fan_in: int, fan_out: int) -> tuple[float, float]:
+        """(low, high) for a layer with these fans."""
+        return self._bound(fan_in, fan_out)
+
+    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+        low, high = self._bound(fan_in, fan_out)
+        return [rng.uniform(low, high) for _ in range(count)]
+
+
+class Normal(Initializer):
+    """N(mean, std²): the bell curve; the standard deviation can depend on the layer's fans."""
+
+    def __init__(self, name: str, mean: float, std: Callable[[int, int], float]) -> None:
+        self.name = name
+        self.mean = mean
+        self._std = std
+
+    def std(self, fan_in: int, fan_out: int) -> float:
+        """The standard deviation for a layer with these fans."""
+        return self._std(fan_in, fan_out)
+
+    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+        std = self._std(fan_in, fan_out)
+        return [rng.gauss(self.mean, std) for _ in range(count)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The initializers by name
+
+
+def zeros() -> Initializer:
+    """Every value 0 (the usual bias initialization)."""
+    return Constant(0.0)
+
+
+def ones() -> Initializer:
+    """Every value 1."""
+    return Constant(1.0)
+
+
+def constant(value: float) -> Initializer:
+    """Every value equal to ``value``."""
+    return Constant(value)
+
+
+def uniform(a: float = -1.0, b: float = 1.0) -> Initializer:
+    """U[a, b], whatever the layer's size. The default U[-1, 1] is micrograd's initialization."""
+    low, high = _finite(a, "uniform: a"), _finite(b, "uniform: b")
+    if low > high:
+        raise ValueError(f"uniform: a must be <= b, got a={low!r}, b={high!r}")
+    return Uniform(f"uniform({low!r}, {high!r})", lambda fan_in, fan_out: (low, high))
+
+
+def normal(mean: float = 0.0, std: float = 1.0) -> Initializer:
+    """N(mean, std²), whatever the layer's size."""
+    mu, sigma = _finite(mean, "normal: mean"), _finite(std, "normal: std")
+    if sigma < 0:
+        raise ValueError(f"normal: std must be >= 0, got {sigma!r}")
+    return Normal(f"normal({mu!r}, {sigma!r})", mu, lambda fan_in, fan_out: sigma)
+
+
+def _gain(gain: float, name: str) -> float:
+    g = _finite(gain, f"{name}: gain")
+    if g <= 0:
+        raise ValueError(f"{name}: gain must be > 0, got {g!r}")
+    return g
+
+
+def xavier_uniform(gain: float = 1.0) -> Initializer:
+    """Xavier/Glorot uniform: U[-a, a] with a = gain · √(6 / (fan_in + fan_out))."""
+    g = _gain(gain, "xavier_uniform")
+
+    def bound(fan_in: int, fan_out: int) -> tuple[float, float]:
+        a = g * math.sqrt(6.0 / (fan_in + fan_out))
+        return -a, a
+
+    return Uniform(f"xavier_uniform(gain={g!r})", bound)
+
+
+def xavier_normal(gain: float = 1.0) -> Initializer:
+    """Xavier/Glorot normal: N(0, σ²) with σ = gain · √(2 / (fan_in + fan_out))."""
+    g = _gain(gain, "xavier_normal")
+    return Normal(
+        f"xavier_normal(gain={g!r})", 0.0, lambda fan_in, fan_out: g * math.sqrt(2.0 / (fan_in + fan_out))
+    )
+
+
+def he_uniform(gain: float = math.sqrt(2.0)) -> Initializer:
+    """He/Kaiming uniform: U[-a, a] with a = gain · √(3 / fan_in); the default gain √2 (relu) gives √(6 / fan_in)."""
+    g = _gain(gain, "he_uniform")
+
+    def bound(fan_in: int, fan_out: int) -> tuple[float, float]:
+        a = g * math.sqrt(3.0 / fan_in)
+        return -a, a
+
+    return Uniform(f"he_uniform(gain={g!r})", bound)
+
+
+def he_normal(gain: float = math.sqrt(2.0)) -> Initializer:
+    """He/Kaiming normal: N(0, σ²) with σ = gain / √fan_in; the default gain √2 (relu) gives √(2 / fan_in)."""
+    g = _gain(gain, "he_normal")
+    return Normal(f"he_normal(gain={g!r})", 0.0, lambda fan_in, fan_out: g / math.sqrt(fan_in))
+
+
+def lecun_uniform() -> Initializer:
+    """LeCun uniform: U[-a, a] with a = √(3 / fan_in) (variance 1/fan_in)."""
+
+    def bound(fan_in: int, fan_out: int) -> tuple[float, float]:
+        a = math.sqrt(3.0 / fan_in)
+        return -a, a
+
+    return Uniform("lecun_uniform", bound)
+
+
+def lecun_normal() -> Initializer:
+    """LeCun normal: N(0, σ²) with σ = √(1 / fan_in)."""
+    return Normal("lecun_normal", 0.0, lambda fan_in, fan_out: math.sqrt(1.0 / fan_in))
+
+
+NAMES: dict[str, Callable[[], Initializer]] = {
+    "zeros": zeros,
+    "ones": ones,
+    "uniform": uniform,
+    "normal": normal,
+    "xavier_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal,
+    "he_uniform": he_uniform,
+    "he_normal": he_normal,
+    "lecun_uniform": lecun_uniform,
+    "lecun_normal": lecun_normal,
+}
+"""Initializer names accepted wherever an initializer is, each mapped to its default instance's factory."""
+
+
+def get(spec: str | Initializer) -> Initializer:
+    """An initializer object from a name in :data:`NAMES` or an initializer (returned as is)."""
+    if isinstance(spec, Initializer):
+        return spec
+    if isinstance(spec, str):
+        if spec in NAMES:
+            return NAMES[spec]()
+        raise ValueError(f"unknown initializer {spec!r}; known: {', '.join(sorted(NAMES))}")
+    raise TypeError(f"an initializer must be a name or an Initializer, got {type(spec).__name__} {spec!r}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Gains
+
+
+def calculate_gain(activation: str, param: float | None = None) -> float:
+    """The gain that keeps a signal's variance steady through ``activation`` (PyTorch's conventions).
+
+    ====================  =====================================================
+    activation            gain
+    ====================  =====================================================
+    linear, sigmoid       1
+    tanh                  5/3
+    relu                  √2
+    leaky_relu            √(2 / (1 + slope²)), slope = ``param`` (default 0.01)
+    softplus              1 (no established value; treated like linear)
+    ====================  =====================================================
+
+    Multiply it into an initializer: ``xavier_uniform(gain=calculate_gain("tanh"))``.
+    """
+    if activation in ("linear", "sigmoid", "softplus"):
+        return 1.0
+    if activation == "tanh":
+        return 5.0 / 3.0
+    if activation == "relu":
+        return math.sqrt(2.0)
+    if activation == "leaky_relu":
+        slope = 0.01 if param is None else _finite(param, "calculate_gain: leaky_relu slope")
+        return math.sqrt(2.0 / (1.0 + slope**2))
+    known = "linear, sigmoid, softplus, tanh, relu, leaky_relu"
+    raise ValueError(f"calculate_gain: unknown activation {activation!r}; known: {known}")

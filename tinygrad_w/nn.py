@@ -1,0 +1,392 @@
+"""Neural networks built from Values: ``Neuron``, ``Layer`` and ``MLP``, micrograd-compatible.
+
+A neuron computes ``activation(b + w_0 x_0 + w_1 x_1 + ...)``. A layer is a list of neurons that see the
+same inputs; an MLP is a list of layers, each feeding the next. ``MLP(2, [16, 16, 1])`` builds the
+micrograd demo network: weights drawn from U[-1, 1], zero biases, relu in the hidden layers and a linear
+output.
+
+Every parameter is a leaf Value with a label for drawings: ``L{l}.N{j}.w{k}`` and ``L{l}.N{j}.b``, where
+``l`` counts layers from 1 (the input is layer 0), ``j`` the layer's neurons from 0 and ``k`` the neuron's
+inputs from 0. ``named_parameters()`` gives the same parameters with dotted names that follow the
+attributes (``layers.0.neurons.2.w.1`` is ``model.layers[0].neurons[2].w[1]``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import random
+from collections.abc import Callable, Sequence
+from typing import TypedDict
+
+from . import init as initializers
+from .engine import Value, linear
+from .errors import NonFiniteError, OperandTypeError, ShapeError
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "Layer",
+    "ModelWeightStats",
+    "Module",
+    "Neuron",
+    "WeightStats",
+    "weight_stats",
+]
+
+# The activations a neuron can apply to its weighted sum, by name.
+ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
+    "relu": Value.relu,
+    "leaky_relu": lambda v: v.leaky_relu(0.01),
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "softplus": Value.softplus,
+    "linear": lambda v: v,
+}
+
+
+def _check_activation(activation: object, where: str) -> str:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        known = ", ".join(ACTIVATIONS)
+        raise ValueError(f"{where}: unknown activation {activation!r}; known: {known}")
+    return activation
+
+
+def _check_size(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be an int >= 1, got {n!r}")
+    return n
+
+
+def _make_rng(seed: int | None, where: str) -> tuple[random.Random, int]:
+    """A private random generator (never the global one) and the seed it was made from.
+
+    Without a seed, one is drawn from the operating system (os.urandom) and returned, so a run can still
+    be reproduced by passing it back.
+    """
+    if seed is None:
+        seed = int.from_bytes(os.urandom(8), "big")
+    elif isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{where}: seed must be an int or None, got {type(seed).__name__} {seed!r}")
+    return random.Random(seed), seed
+
+
+def _as_input(x: object, where: str) -> Value | float:
+    """An input as the graph holds it: a Value stays a Value, a number becomes a plain float (a constant)."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise OperandTypeError(f"{where}: inputs must be numbers or Values, got {type(x).__name__} {x!r}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise NonFiniteError(f"{where}: inputs must be finite, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------------------------------
+# Modules
+
+
+class Module:
+    """Something with parameters. Subclasses list them in :meth:`named_parameters`, :meth:`weights` and
+    :meth:`biases`; the rest is shared."""
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(dotted name, parameter) pairs, in the order of :meth:`parameters`."""
+        raise NotImplementedError
+
+    def weights(self) -> list[Value]:
+        """The weights (the multipliers of the inputs), without the biases."""
+        raise NotImplementedError
+
+    def biases(self) -> list[Value]:
+        """The biases, without the weights."""
+        raise NotImplementedError
+
+    def parameters(self) -> list[Value]:
+        """Every trainable Value, weights and biases (micrograd's order: each neuron's w, then its b)."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0 (gradients accumulate across ``backward()`` calls)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+class Neuron(Module):
+    """activation(b + Σ_k w_k x_k) with weights ``w`` (one per input) and a bias ``b``.
+
+    Unfused, the sum is built as a chain starting from the bias, ``((b + w_0·x_0) + w_1·x_1) + ...``:
+    one * node and one + node per weight, the graph people draw. With ``fused=True`` it is one ``linear``
+    node (faster, fewer nodes); the value and the gradients are the same.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "linear",
+        *,
+        init: str | initializers.Initializer = "uniform",
+        bias_init: str | initializers.Initializer = "zeros",
+        fan_out: int = 1,
+        rng: random.Random | None = None,
+        label: str = "N0",
+        fused: bool = False,
+    ) -> None:
+        """``fan_out`` is the size of the neuron's layer (the Xavier initializers use it); ``rng`` is the
+        random generator to draw from (a fresh OS-seeded one if None); ``label`` prefixes the parameters'
+        labels (``label.w0``, ``label.b``)."""
+        self.nin = _check_size(nin, "Neuron: nin")
+        self.activation = _check_activation(activation, "Neuron")
+        self.fused = bool(fused)
+        self.label = label
+        rng = rng if rng is not None else _make_rng(None, "Neuron")[0]
+        weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
+        fan_out = _check_size(fan_out, "Neuron: fan_out")
+        self.w = [Value(x, f"{label}.w{k}") for k, x in enumerate(weight_init.sample(nin, fan_out, nin, rng))]
+        self.b = Value(bias_start.sample(nin, fan_out, 1, rng)[0], f"{label}.b")
+        self._activate = ACTIVATIONS[self.activation]
+
+    def __call__(self, x: Sequence[Value | float]) -> Value:
+        if len(x) != self.nin:
+            raise ShapeError(f"Neuron {self.label}: expected {self.nin} inputs, got {len(x)}")
+        return self._forward([_as_input(xi, f"Neuron {self.label}") for xi in x])
+
+    def _forward(self, inputs: Sequence[Value | float]) -> Value:
+        """The neuron on inputs already checked (numbers as floats, the right count)."""
+        if self.fused:
+            total = linear(self.w, inputs, self.b)
+        else:
+            total = self.b
+            for wk, xk in zip(self.w, inputs):
+                total = total + wk * xk
+        return self._activate(total)
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [*((f"w.{k}", wk) for k, wk in enumerate(self.w)), ("b", self.b)]
+
+    def weights(self) -> list[Value]:
+        return list(self.w)
+
+    def biases(self) -> list[Value]:
+        return [self.b]
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons that all see the same ``nin`` inputs; calling it returns their ``nout`` outputs."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "linear",
+        *,
+        init: str | initializers.Initializer = "uniform",
+        bias_init: str | initializers.Initializer = "zeros",
+        rng: random.Random | None = None,
+        index: int = 1,
+        fused: bool = False,
+    ) -> None:
+        """``index`` is the layer's number in labels (``L{index}.N{j}...``; the first layer is 1)."""
+        self.nin = _check_size(nin, "Layer: nin")
+        self.nout = _check_size(nout, "Layer: nout")
+        self.activation = _check_activation(activation, "Layer")
+        self.index = index
+        rng = rng if rng is not None else _make_rng(None, "Layer")[0]
+        weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
+        self.neurons = [
+            Neuron(
+                nin,
+                activation,
+                init=weight_init,
+                bias_init=bias_start,
+                fan_out=nout,
+                rng=rng,
+                label=f"L{index}.N{j}",
+                fused=fused,
+            )
+            for j in range(nout)
+        ]
+
+    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
+        """The outputs of all neurons, always as a list (one Value per neuron)."""
+        if len(x) != self.nin:
+            raise ShapeError(f"Layer {self.index}: expected {self.nin} inputs, got {len(x)}")
+        return self._forward([_as_input(xi, f"Layer {self.index}") for xi in x])
+
+    def _forward(self, inputs: Sequence[Value | float]) -> list[Value]:
+        return [neuron._forward(inputs) for neuron in self.neurons]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [
+            (f"neurons.{j}.{name}", p) for j, n in enumerate(self.neurons) for name, p in n.named_parameters()
+        ]
+
+    def weights(self) -> list[Value]:
+        return [w for n in self.neurons for w in n.w]
+
+    def biases(self) -> list[Value]:
+        return [n.b for n in self.neurons]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``len(nouts)`` layers of sizes ``nouts``, fed by ``nin`` inputs.
+
+    Hidden layers apply ``activation``; the last layer applies ``output_activation`` (linear by default).
+    ``init`` draws the weights and ``bias_init`` the biases, by name or as initializer objects (see
+    :mod:`tinygrad_w.init`); the defaults, U[-1, 1] weights and zero biases, are micrograd's. ``seed``
+    makes construction reproducible: the same seed gives the same model, and the global random state is
+    never touched. Without a seed one is drawn from the OS; ``model.seed`` tells which.
+
+    ``model(x)`` takes ``nin`` numbers or Values and returns a Value if the last layer has one neuron, else
+    a list of Values. Numbers stay plain floats in the graph (constants), not Values.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        *,
+        output_activation: str = "linear",
+        init: str | initializers.Initializer = "uniform",
+        bias_init: str | initializers.Initializer = "zeros",
+        seed: int | None = None,
+        fused: bool = False,
+    ) -> None:
+        self.nin = _check_size(nin, "MLP: nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
+            raise ValueError(f"MLP: nouts must be a non-empty sequence of layer sizes, got {nouts!r}")
+        self.nouts = [_check_size(n, f"MLP: nouts[{i}]") for i, n in enumerate(nouts)]
+        self.activation = _check_activation(activation, "MLP")
+        self.output_activation = _check_activation(output_activation, "MLP output")
+        self.fused = bool(fused)
+        self.init = initializers.get(init)
+        self.bias_init = initializers.get(bias_init)
+        rng, self.seed = _make_rng(seed, "MLP")
+        sizes = [self.nin, *self.nouts]
+        last = len(self.nouts) - 1
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                self.output_activation if i == last else self.activation,
+                init=self.init,
+                bias_init=self.bias_init,
+                rng=rng,
+                index=i + 1,
+                fused=self.fused,
+            )
+            for i in range(len(self.nouts))
+        ]
+
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+            raise OperandTypeError(
+                f"MLP: input must be a sequence of {self.nin} numbers or Values, got {x!r}"
+            )
+        if len(x) != self.nin:
+            raise ShapeError(f"MLP: expected {self.nin} inputs, got {len(x)}")
+        outputs = self.layers[0]._forward([_as_input(xi, "MLP") for xi in x])
+        for layer in self.layers[1:]:
+            outputs = layer._forward(outputs)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [
+            (f"layers.{i}.{name}", p)
+            for i, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters()
+        ]
+
+    def weights(self) -> list[Value]:
+        return [w for layer in self.layers for w in layer.weights()]
+
+    def biases(self) -> list[Value]:
+        return [b for layer in self.layers for b in layer.biases()]
+
+    def weight_stats(self) -> ModelWeightStats:
+        """Statistics of the weights, per layer and in total: ``{"layers": [layer 1, ...], "total": ...}``.
+
+        Biases are excluded (they are what :meth:`biases` returns); see :func:`weight_stats` for the keys.
+        """
+        return ModelWeightStats(
+            layers=[weight_stats(layer.weights()) for layer in self.layers],
+            total=weight_stats(self.weights()),
+        )
+
+    def __repr__(self) -> str:
+        extras = f", activation={self.activation!r}"
+        if self.output_activation != "linear":
+            extras += f", output_activation={self.output_activation!r}"
+        if self.fused:
+            extras += ", fused=True"
+        return f"MLP({self.nin}, {self.nouts}{extras})"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Weight statistics
+
+
+class WeightStats(TypedDict):
+    """What :func:`weight_stats` returns (a plain dict)."""
+
+    count: int
+    sum: float
+    abs_sum: float
+    sq_sum: float
+    mean: float
+    std: float
+    min: float
+    max: float
+    negative: int
+    positive: int
+    zero: int
+
+
+class ModelWeightStats(TypedDict):
+    """What :meth:`MLP.weight_stats` returns (a plain dict): one entry per layer, and all weights together."""
+
+    layers: list[WeightStats]
+    total: WeightStats
+
+
+def weight_stats(values: Sequence[Value | float]) -> WeightStats:
+    """Summary statistics of some numbers (usually a model's weights), as a dict.
+
+    For n values x_i: ``count`` = n, ``sum`` = Σ x_i, ``abs_sum`` = Σ |x_i| (the L1 norm), ``sq_sum`` =
+    Σ x_i² (the squared L2 norm), ``mean`` = sum / n, ``std`` = √(Σ (x_i - mean)² / n) (population
+    standard deviation), ``min``, ``max``, and how many are ``negative`` (< 0), ``positive`` (> 0) and
+    exactly ``zero``. Sums are exactly rounded (math.fsum). With no values, the counts and sums are 0 and
+    mean, std, min and max are NaN.
+    """
+    xs = [v.data if isinstance(v, Value) else float(v) for v in values]
+    n = len(xs)
+    if n == 0:
+        nan = math.nan
+        return WeightStats(
+            count=0, sum=0.0, abs_sum=0.0, sq_sum=0.0, mean=nan, std=nan, min=nan, max=nan,
+            negative=0, positive=0, zero=0,
+        )  # fmt: skip
+    total = math.fsum(xs)
+    mean = total / n
+    return WeightStats(
+        count=n,
+        sum=total,
+        abs_sum=math.fsum(abs(x) for x in xs),
+        sq_sum=math.fsum(x * x for x in xs),
+        mean=mean,
+        std=math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / n),  # two passes: no cancellation
+        min=min(xs),
+        max=max(xs),
+        negative=sum(1 for x in xs if x < 0),
+        positive=sum(1 for x in xs if x > 0),
+        zero=sum(1 for x in xs if x == 0),
+    )
