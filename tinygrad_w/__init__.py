@@ -1,10 +1,12 @@
 """tinygrad_w: a scalar autograd engine to learn from, draw and trust."""
 
-from . import init, nn
+from . import init, nn, testing
 from .engine import Op, Value, grad, linear, topological_order
 from .errors import (
     DomainError,
+    ExpressionError,
     FileFormatError,
+    GradcheckError,
     NonFiniteError,
     OperandTypeError,
     OperationError,
@@ -13,14 +15,19 @@ from .errors import (
     ShapeError,
     TinygradError,
 )
+from .io import load, save
 from .nn import MLP
+from .torch_bridge import from_torch, to_torch
+from .testing import gradcheck, gradgradcheck
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MLP",
     "DomainError",
+    "ExpressionError",
     "FileFormatError",
+    "GradcheckError",
     "NonFiniteError",
     "Op",
     "OperandTypeError",
@@ -32,8 +39,11 @@ __all__ = [
     "Value",
     "__version__",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "init",
     "linear",
     "nn",
+    "testing",
     "topological_order",
 ]

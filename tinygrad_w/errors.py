@@ -64,3 +64,22 @@ class DivergenceError(NonFiniteError):
         super().__init__(message)
         self.epoch = epoch
         self.history = history
+
+
+class GradcheckError(TinygradError, AssertionError):
+    """An analytic derivative disagrees with its finite-difference estimate (see ``tinygrad_w.testing``).
+
+    The message is a table of every partial derivative, with the disagreeing rows marked.
+    """
+
+
+class ExpressionError(TinygradError, ValueError):
+    """A text expression given to ``tinygrad_w.parse`` is not allowed, malformed or cannot be evaluated.
+
+    ``text`` is the expression and ``column`` the 1-based column of the offending part (0 if unknown).
+    """
+
+    def __init__(self, message: str, text: str = "", column: int = 0) -> None:
+        super().__init__(message)
+        self.text = text
+        self.column = column
