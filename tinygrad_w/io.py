@@ -1,0 +1,283 @@
+"""Saving and loading MLPs as JSON, exactly and safely.
+
+The file is plain JSON that a person can read::
+
+    {
+      "format": "tinygrad_w.mlp",
+      "version": 1,
+      "architecture": {"nin": 2, "nouts": [16, 16, 1], "activation": "relu",
+                       "output_activation": "linear", "fused": false},
+      "parameter_count": 337,
+      "parameters": {"layers.0.neurons.0.w.0": -0.7236..., ..., "layers.2.neurons.0.b": 0.0}
+    }
+
+Parameters are stored under their ``named_parameters()`` names as JSON numbers written with Python's
+``repr``, the shortest decimal that reads back as the same float, so every weight round-trips bit for bit.
+
+``save`` writes a temporary file in the same directory, flushes it to disk and renames it over the target
+(``os.replace`` is atomic), so a crash leaves either the old file or the new one, never half of one.
+``load`` checks everything before it builds the model: any problem raises ``FileFormatError`` naming the
+file and what is wrong, and never returns a half-built model. No pickle and no eval: loading a file
+cannot run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import FileFormatError, NonFiniteError, OperandTypeError
+from .nn import ACTIVATIONS, MLP
+
+__all__ = ["FORMAT", "VERSION", "load", "save"]
+
+FORMAT = "tinygrad_w.mlp"
+"""The ``format`` field of every file ``save`` writes."""
+VERSION = 1
+"""The file-format version ``save`` writes and ``load`` reads."""
+
+_ARCHITECTURE_KEYS = ("nin", "nouts", "activation", "output_activation", "fused")
+
+
+def save(model: MLP, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` to ``path`` as JSON, atomically (temporary file + fsync + rename).
+
+    A file that already exists is replaced only once the new one is complete on disk. New files get mode
+    0o644 (readable by all, writable by the owner); a replaced file keeps its mode.
+    """
+    if not isinstance(model, MLP):
+        raise OperandTypeError(f"save: expected an MLP, got {type(model).__name__}")
+    target = os.fspath(path)
+    parameters: dict[str, float] = {}
+    for name, p in model.named_parameters():
+        if not math.isfinite(p.data):
+            raise NonFiniteError(f"save {target!r}: parameter {name} ({p.label}) is {p.data!r}; not saved")
+        parameters[name] = p.data
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": {
+            "nin": model.nin,
+            "nouts": list(model.nouts),
+            "activation": model.activation,
+            "output_activation": model.output_activation,
+            "fused": model.fused,
+        },
+        "parameter_count": len(parameters),
+        "parameters": parameters,
+    }
+    text = json.dumps(document, indent=1, allow_nan=False) + "\n"
+    _write_atomically(target, text)
+
+
+def _write_atomically(target: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(target))
+    try:
+        mode = os.stat(target).st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, temporary = tempfile.mkstemp(
+        dir=directory, prefix="." + os.path.basename(target) + ".", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+    # Make the rename itself durable (POSIX; some systems cannot open a directory, which is fine).
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def load(path: str | os.PathLike[str]) -> MLP:
+    """Read an MLP written by :func:`save`.
+
+    Raises ``FileFormatError`` naming the file and the problem when it is missing or unreadable, empty,
+    not valid JSON (truncated, say), of another format or version, describes an invalid architecture,
+    lacks parameters or has extra ones, or holds a parameter that is not a finite number.
+    """
+    source = os.fspath(path)
+
+    def fail(problem: str) -> FileFormatError:
+        return FileFormatError(f"load {source!r}: {problem}")
+
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as exc:
+        raise fail(f"cannot read it ({exc.strerror or exc})") from None
+    if not raw.strip():
+        raise fail("the file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text (byte {exc.start}); not a saved model") from None
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+    except _BadJSON as exc:
+        raise fail(str(exc)) from None
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        raise fail(f"not valid JSON{hint}: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise fail(f"not a saved model: {exc}") from None
+    except RecursionError:
+        raise fail("not a saved model (JSON nested too deeply)") from None
+
+    if not isinstance(document, dict):
+        raise fail(f"expected a JSON object at the top, got {_kind(document)}")
+    if document.get("format") != FORMAT:
+        raise fail(f"format is {document.get('format')!r}, expected {FORMAT!r}; not a tinygrad_w model file")
+    version = document.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise fail(f"version must be an integer, got {version!r}")
+    if version != VERSION:
+        newer = " (written by a newer tinygrad_w)" if version > VERSION else ""
+        raise fail(f"unsupported version {version}{newer}; this tinygrad_w reads version {VERSION}")
+    unknown = sorted(set(document) - {"format", "version", "architecture", "parameter_count", "parameters"})
+    if unknown:
+        raise fail(f"unexpected top-level field(s): {', '.join(unknown)}")
+
+    nin, nouts, activation, output_activation, fused = _architecture(document.get("architecture"), fail)
+
+    stored = document.get("parameters")
+    if not isinstance(stored, dict):
+        raise fail(f"'parameters' must be a JSON object of name: number, got {_kind(stored)}")
+    count = document.get("parameter_count")
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise fail(f"'parameter_count' must be an integer, got {count!r}")
+    # Count before building anything: a corrupt architecture could ask for billions of parameters.
+    sizes = [nin, *nouts]
+    needed = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    if count != needed or len(stored) != needed:
+        raise fail(
+            f"the architecture {nin} -> {nouts} has {needed} parameters, but parameter_count says {count}"
+            f" and {len(stored)} are stored"
+        )
+    # The model built with zeros has exactly the parameters the file must list; it is filled only
+    # once every stored value has been checked, and returned only then.
+    model = MLP(
+        nin,
+        nouts,
+        activation,
+        output_activation=output_activation,
+        init="zeros",
+        bias_init="zeros",
+        seed=0,
+        fused=fused,
+    )
+    expected = model.named_parameters()
+    mismatch = _difference(stored, [name for name, _ in expected])
+    if mismatch:
+        raise fail("the parameter names do not match the architecture" + mismatch)
+    values: list[float] = []
+    for name, _ in expected:
+        number = stored[name]
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise fail(f"parameter {name} must be a number, got {_kind(number)} {number!r}")
+        try:
+            value = float(number)
+        except OverflowError:
+            raise fail(f"parameter {name} = {number} is too large for a float") from None
+        if not math.isfinite(value):
+            raise fail(f"parameter {name} is {value!r}; parameters must be finite")
+        values.append(value)
+    for (_, parameter), value in zip(expected, values):
+        parameter.data = value
+    return model
+
+
+def _architecture(architecture: object, fail: Any) -> tuple[int, list[int], str, str, bool]:
+    """The architecture fields, each checked, or ``fail(problem)`` raised."""
+    if not isinstance(architecture, dict):
+        raise fail(f"'architecture' must be a JSON object, got {_kind(architecture)}")
+    missing = [key for key in _ARCHITECTURE_KEYS if key not in architecture]
+    if missing:
+        raise fail(f"the architecture lacks {', '.join(missing)}")
+    extra = sorted(set(architecture) - set(_ARCHITECTURE_KEYS))
+    if extra:
+        raise fail(f"unexpected architecture field(s): {', '.join(extra)}")
+    nin, nouts = architecture["nin"], architecture["nouts"]
+    if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
+        raise fail(f"architecture nin must be an integer >= 1, got {nin!r}")
+    if (
+        not isinstance(nouts, list)
+        or not nouts
+        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in nouts)
+    ):
+        raise fail(f"architecture nouts must be a non-empty list of integers >= 1, got {nouts!r}")
+    activations = []
+    for key in ("activation", "output_activation"):
+        name = architecture[key]
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            raise fail(f"architecture {key} {name!r} is not one of {', '.join(ACTIVATIONS)}")
+        activations.append(name)
+    fused = architecture["fused"]
+    if not isinstance(fused, bool):
+        raise fail(f"architecture fused must be true or false, got {fused!r}")
+    return nin, list(nouts), activations[0], activations[1], fused
+
+
+def _difference(stored: dict[str, Any], expected: Sequence[str]) -> str:
+    """'; missing: a, b; unexpected: c' (at most 5 names each), or '' when the names agree."""
+    missing = [name for name in expected if name not in stored]
+    wanted = set(expected)
+    extra = sorted(name for name in stored if name not in wanted)
+    parts = []
+    for what, names in (("missing", missing), ("unexpected", extra)):
+        if names:
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            parts.append(f"{what}: {', '.join(names[:5])}{more}")
+    return "".join("; " + part for part in parts)
+
+
+class _BadJSON(ValueError):
+    """JSON that parses but that no saved model contains (duplicate keys, NaN, Infinity)."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _BadJSON(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> float:
+    raise _BadJSON(f"{name} is not a finite number; saved parameters are always finite")
+
+
+def _kind(value: object) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,180 @@
+"""Moving an MLP to PyTorch and back, for when scalars get too slow (or to check one against the other).
+
+``to_torch(model)`` builds a ``torch.nn.Sequential`` of ``Linear`` layers in float64, each followed by
+its activation module (none for a linear layer), with the same weights: a neuron's weights ``w`` become a
+row of ``Linear.weight`` and its bias an entry of ``Linear.bias``. ``from_torch(sequential)`` reads such a
+Sequential back into an MLP.
+
+PyTorch is optional. Without it, both functions raise an ImportError that says how to install it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .errors import NonFiniteError, OperandTypeError, ShapeError
+from .nn import MLP
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["from_torch", "to_torch"]
+
+INSTALL = "pip install torch==2.13.0"
+
+# Where softplus(x) = ln(1 + e^x) is replaced by x. PyTorch's default, 20, is off by e^-20 ≈ 2e-9 there;
+# beyond 40, e^-x < 2^-53 · x, so x is the float64 answer and both sides agree to rounding.
+SOFTPLUS_THRESHOLD = 40.0
+
+
+def _import_torch(where: str) -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(f"{where} needs PyTorch, an optional dependency: {INSTALL}") from exc
+    return torch
+
+
+def _activation_module(pytorch: Any, name: str) -> Any:
+    """The torch module for one of our activation names (None for linear)."""
+    nn = pytorch.nn
+    modules = {
+        "relu": nn.ReLU,
+        "leaky_relu": lambda: nn.LeakyReLU(0.01),
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "softplus": lambda: nn.Softplus(beta=1.0, threshold=SOFTPLUS_THRESHOLD),
+    }
+    return modules[name]() if name in modules else None
+
+
+def to_torch(model: MLP) -> torch.nn.Sequential:
+    """A float64 ``pytorch.nn.Sequential`` computing the same function as ``model`` (to about 1e-12).
+
+    Layout: ``Linear(nin, nouts[0])``, activation, ``Linear(nouts[0], nouts[1])``, activation, ... ; a
+    linear activation adds no module. Softplus uses threshold 40 (see ``SOFTPLUS_THRESHOLD``) so that it
+    matches ours; leaky_relu uses slope 0.01.
+    """
+    pytorch = _import_torch("to_torch")
+    if not isinstance(model, MLP):
+        raise OperandTypeError(f"to_torch: expected an MLP, got {type(model).__name__}")
+    modules = []
+    for layer in model.layers:
+        linear = pytorch.nn.Linear(layer.nin, layer.nout, dtype=pytorch.float64)
+        with pytorch.no_grad():
+            linear.weight.copy_(
+                pytorch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=pytorch.float64)
+            )
+            linear.bias.copy_(pytorch.tensor([n.b.data for n in layer.neurons], dtype=pytorch.float64))
+        modules.append(linear)
+        activation = _activation_module(pytorch, layer.activation)
+        if activation is not None:
+            modules.append(activation)
+    sequential: torch.nn.Sequential = pytorch.nn.Sequential(*modules)
+    return sequential
+
+
+def _activation_name(pytorch: Any, module: Any, position: int) -> str:
+    """Our name for a torch activation module, or a ValueError saying why it is not supported."""
+    nn = pytorch.nn
+    plain = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Identity: "linear"}
+    if type(module) in plain:
+        return plain[type(module)]
+    if isinstance(module, nn.LeakyReLU):
+        if module.negative_slope != 0.01:
+            raise ValueError(
+                f"from_torch: module {position} is LeakyReLU with negative_slope {module.negative_slope!r};"
+                " tinygrad_w's leaky_relu has slope 0.01"
+            )
+        return "leaky_relu"
+    if isinstance(module, nn.Softplus):
+        if module.beta != 1:
+            raise ValueError(
+                f"from_torch: module {position} is Softplus with beta {module.beta!r}; only beta=1 is supported"
+            )
+        return "softplus"  # any threshold: PyTorch's default 20 differs from ln(1 + e^x) by at most 2e-9
+    raise ValueError(
+        f"from_torch: module {position} ({type(module).__name__}) is not supported; expected Linear layers, each"
+        " optionally followed by ReLU, LeakyReLU(0.01), Tanh, Sigmoid, Softplus or Identity"
+    )
+
+
+def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
+    """An MLP with the weights of ``sequential``: Linear layers (with bias), each optionally followed by
+    one activation (ReLU, LeakyReLU(0.01), Tanh, Sigmoid, Softplus with beta 1, Identity).
+
+    Every hidden layer must use the same activation, as an MLP has one hidden activation. Weights are
+    converted to Python floats exactly (float32 values are exactly representable as float64). Anything
+    else (Dropout, a Linear without bias, mismatched sizes, non-finite weights) raises an error naming the
+    module; the MLP is returned only when it is complete.
+    """
+    pytorch = _import_torch("from_torch")
+    if not isinstance(sequential, pytorch.nn.Sequential):
+        raise OperandTypeError(
+            f"from_torch: expected a pytorch.nn.Sequential, got {type(sequential).__name__}"
+        )
+    modules = list(sequential)
+    if not modules:
+        raise ValueError("from_torch: the Sequential is empty; it needs at least one Linear layer")
+    linears: list[Any] = []
+    activations: list[str] = []
+    position = 0
+    while position < len(modules):
+        module = modules[position]
+        if not isinstance(module, pytorch.nn.Linear):
+            if linears:
+                raise ValueError(
+                    f"from_torch: module {position} ({type(module).__name__}) follows an activation; expected a"
+                    " Linear layer (one activation per layer)"
+                )
+            raise ValueError(f"from_torch: module 0 ({type(module).__name__}) is not a Linear layer")
+        if module.bias is None:
+            raise ValueError(
+                f"from_torch: module {position} (Linear) has no bias; tinygrad_w neurons always have one"
+            )
+        if linears and module.in_features != linears[-1].out_features:
+            raise ShapeError(
+                f"from_torch: module {position} (Linear) expects {module.in_features} inputs but the layer before"
+                f" gives {linears[-1].out_features}"
+            )
+        linears.append(module)
+        position += 1
+        activation = "linear"
+        if position < len(modules) and not isinstance(modules[position], pytorch.nn.Linear):
+            activation = _activation_name(pytorch, modules[position], position)
+            position += 1
+        activations.append(activation)
+    hidden = set(activations[:-1])
+    if len(hidden) > 1:
+        raise ValueError(
+            f"from_torch: the hidden layers use different activations ({', '.join(activations[:-1])});"
+            " an MLP has one hidden activation"
+        )
+    nin = linears[0].in_features
+    nouts = [linear.out_features for linear in linears]
+    model = MLP(
+        nin,
+        nouts,
+        hidden.pop() if hidden else "relu",
+        output_activation=activations[-1],
+        init="zeros",
+        bias_init="zeros",
+        seed=0,
+        fused=fused,
+    )
+    # Check every number before writing any, so a failure leaves nothing half-copied.
+    updates = []
+    for index, (layer, linear) in enumerate(zip(model.layers, linears)):
+        weight_rows = linear.weight.detach().to(pytorch.float64).tolist()
+        biases = linear.bias.detach().to(pytorch.float64).tolist()
+        for neuron, row, bias in zip(layer.neurons, weight_rows, biases):
+            for parameter, value in (*zip(neuron.w, row), (neuron.b, bias)):
+                if not math.isfinite(value):
+                    raise NonFiniteError(
+                        f"from_torch: Linear layer {index} holds {value!r} (for {parameter.label})"
+                    )
+                updates.append((parameter, float(value)))
+    for parameter, value in updates:
+        parameter.data = value
+    return model
