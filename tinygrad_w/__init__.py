@@ -1,6 +1,6 @@
 """tinygrad_w: a scalar autograd engine to learn from, draw and trust."""
 
-from . import init, nn, testing
+from . import init, nn, penalties, testing
 from .engine import Op, Value, grad, linear, topological_order
 from .errors import (
     DomainError,
@@ -17,8 +17,8 @@ from .errors import (
 )
 from .io import load, save
 from .nn import MLP
-from .torch_bridge import from_torch, to_torch
 from .testing import gradcheck, gradgradcheck
+from .torch_bridge import from_torch, to_torch
 
 __version__ = "0.1.0"
 
@@ -38,12 +38,17 @@ __all__ = [
     "TinygradError",
     "Value",
     "__version__",
+    "from_torch",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "init",
     "linear",
+    "load",
     "nn",
+    "penalties",
+    "save",
     "testing",
+    "to_torch",
     "topological_order",
 ]
