@@ -1,8 +1,10 @@
 """tinygrad_w: a scalar autograd engine to learn from, draw and trust."""
 
-from . import init, nn, penalties, testing
+from . import data, init, losses, nn, optim, penalties, testing
 from .engine import Op, Value, grad, linear, topological_order
 from .errors import (
+    ArgumentError,
+    DivergenceError,
     DomainError,
     ExpressionError,
     FileFormatError,
@@ -24,6 +26,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MLP",
+    "ArgumentError",
+    "DivergenceError",
     "DomainError",
     "ExpressionError",
     "FileFormatError",
@@ -38,6 +42,7 @@ __all__ = [
     "TinygradError",
     "Value",
     "__version__",
+    "data",
     "from_torch",
     "grad",
     "gradcheck",
@@ -45,7 +50,9 @@ __all__ = [
     "init",
     "linear",
     "load",
+    "losses",
     "nn",
+    "optim",
     "penalties",
     "save",
     "testing",
