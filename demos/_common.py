@@ -1,0 +1,139 @@
+"""What every demo shares: the command line, printing a table, and writing figures, JSON and CSV.
+
+Each demo runs as ``python demos/NAME.py [--quick] [--out DIR]``. ``--quick`` shrinks the experiment
+so it finishes in a few seconds (the tests run every demo that way); without it the demo runs the real
+experiment. Figures, a ``results.json`` with the measured numbers and CSV tables go to ``--out``
+(default ``out/NAME``). Files are written atomically: to a temporary file in the same folder, then
+renamed over the target, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def parse_args(
+    name: str, description: str, extra: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
+    """Read ``--quick`` and ``--out DIR`` (and a demo's own options, added by ``extra``); make the folder."""
+    parser = argparse.ArgumentParser(prog=f"demos/{name}.py", description=description)
+    parser.add_argument("--quick", action="store_true", help="a small, fast version of the experiment")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out") / name,
+        help=f"folder for figures and numbers (default out/{name})",
+    )
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"{name}: {'quick' if args.quick else 'full'} run, writing to {args.out}")
+    return args
+
+
+def format_cell(value: object) -> str:
+    """A number in a table: floats with 4 significant decimals, everything else as str."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if value != 0.0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+            return f"{value:.3e}"
+        return f"{value:.4f}"
+    return str(value)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> str:
+    """Print rows under headers, columns aligned; return the text (tests and README read it)."""
+    cells = [[format_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+    lines = []
+    if title:
+        lines.append(title)
+    lines.append("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells)
+    text = "\n".join(lines)
+    print(text)
+    print()
+    return text
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(temp_path)`` then rename the temporary file over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return _write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Numbers the demo measured, so its claims can be checked by a program (the tests do)."""
+    return write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n")
+
+
+def write_csv(path: Path, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows([[repr(v) if isinstance(v, float) else v for v in row] for row in rows])
+    return write_text(path, buffer.getvalue())
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no window: demos only write PNG files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write a matplotlib figure as PNG (atomically) and close it."""
+    plt = pyplot()
+    try:
+        fig.tight_layout()
+        _write_atomically(path, lambda temp: fig.savefig(temp, format="png", dpi=110))
+    finally:
+        plt.close(fig)
+    print(f"wrote {path}")
+    return path
+
+
+@contextmanager
+def stopwatch() -> Iterator[list[float]]:
+    """``with stopwatch() as t: ...`` then ``t[0]`` is the elapsed wall time in seconds."""
+    elapsed = [0.0]
+    start = time.perf_counter()
+    try:
+        yield elapsed
+    finally:
+        elapsed[0] = time.perf_counter() - start
