@@ -29,7 +29,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import FileFormatError, NonFiniteError, OperandTypeError
@@ -143,12 +143,16 @@ def load(path: str | os.PathLike[str]) -> MLP:
         raise fail("not a saved model (JSON nested too deeply)") from None
 
     if not isinstance(document, dict):
-        raise fail(f"expected a JSON object at the top, got {_kind(document)}")
-    if document.get("format") != FORMAT:
-        raise fail(f"format is {document.get('format')!r}, expected {FORMAT!r}; not a tinygrad_w model file")
-    version = document.get("version")
+        raise fail(f"expected a JSON object at the top, got {_show(document)}")
+    if "format" not in document:
+        raise fail(f"no 'format' field; not a tinygrad_w model file (expected format {FORMAT!r})")
+    if document["format"] != FORMAT:
+        raise fail(f"format is {_show(document['format'])}, expected {FORMAT!r}; not a tinygrad_w model file")
+    if "version" not in document:
+        raise fail("no 'version' field")
+    version = document["version"]
     if isinstance(version, bool) or not isinstance(version, int):
-        raise fail(f"version must be an integer, got {version!r}")
+        raise fail(f"version must be an integer, got {_show(version)}")
     if version != VERSION:
         newer = " (written by a newer tinygrad_w)" if version > VERSION else ""
         raise fail(f"unsupported version {version}{newer}; this tinygrad_w reads version {VERSION}")
@@ -160,20 +164,38 @@ def load(path: str | os.PathLike[str]) -> MLP:
 
     stored = document.get("parameters")
     if not isinstance(stored, dict):
-        raise fail(f"'parameters' must be a JSON object of name: number, got {_kind(stored)}")
+        raise fail(f"'parameters' must be a JSON object of name: number, got {_show(stored)}")
     count = document.get("parameter_count")
     if isinstance(count, bool) or not isinstance(count, int):
-        raise fail(f"'parameter_count' must be an integer, got {count!r}")
+        raise fail(f"'parameter_count' must be an integer, got {_show(count)}")
     # Count before building anything: a corrupt architecture could ask for billions of parameters.
     sizes = [nin, *nouts]
     needed = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
     if count != needed or len(stored) != needed:
+        # Which names are missing or extra helps find the damage; listing them is skipped when huge.
+        detail = _difference(stored, _parameter_names(sizes)) if needed <= 1_000_000 else ""
         raise fail(
             f"the architecture {nin} -> {nouts} has {needed} parameters, but parameter_count says {count}"
-            f" and {len(stored)} are stored"
+            f" and {len(stored)} are stored{detail}"
         )
-    # The model built with zeros has exactly the parameters the file must list; it is filled only
-    # once every stored value has been checked, and returned only then.
+    names = _parameter_names(sizes)
+    mismatch = _difference(stored, names)
+    if mismatch:
+        raise fail("the parameter names do not match the architecture" + mismatch)
+    values: list[float] = []
+    for name in names:
+        number = stored[name]
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise fail(f"parameter {name} must be a number, got {_show(number)}")
+        try:
+            value = float(number)
+        except OverflowError:
+            raise fail(f"parameter {name} = {_show(number)} is too large for a float") from None
+        if not math.isfinite(value):
+            raise fail(f"parameter {name} is {value!r}; parameters must be finite")
+        values.append(value)
+
+    # Everything is checked: only now build the model (zeros), then fill it in the same order.
     model = MLP(
         nin,
         nouts,
@@ -184,31 +206,29 @@ def load(path: str | os.PathLike[str]) -> MLP:
         seed=0,
         fused=fused,
     )
-    expected = model.named_parameters()
-    mismatch = _difference(stored, [name for name, _ in expected])
-    if mismatch:
-        raise fail("the parameter names do not match the architecture" + mismatch)
-    values: list[float] = []
-    for name, _ in expected:
-        number = stored[name]
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
-            raise fail(f"parameter {name} must be a number, got {_kind(number)} {number!r}")
-        try:
-            value = float(number)
-        except OverflowError:
-            raise fail(f"parameter {name} = {number} is too large for a float") from None
-        if not math.isfinite(value):
-            raise fail(f"parameter {name} is {value!r}; parameters must be finite")
-        values.append(value)
-    for (_, parameter), value in zip(expected, values):
+    parameters = model.named_parameters()
+    assert [name for name, _ in parameters] == names
+    for (_, parameter), value in zip(parameters, values):
         parameter.data = value
     return model
 
 
-def _architecture(architecture: object, fail: Any) -> tuple[int, list[int], str, str, bool]:
+def _parameter_names(sizes: Sequence[int]) -> list[str]:
+    """The names ``MLP.named_parameters()`` gives a network with these layer sizes, in the same order."""
+    names: list[str] = []
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        for j in range(fan_out):
+            names.extend(f"layers.{i}.neurons.{j}.w.{k}" for k in range(fan_in))
+            names.append(f"layers.{i}.neurons.{j}.b")
+    return names
+
+
+def _architecture(
+    architecture: object, fail: Callable[[str], FileFormatError]
+) -> tuple[int, list[int], str, str, bool]:
     """The architecture fields, each checked, or ``fail(problem)`` raised."""
     if not isinstance(architecture, dict):
-        raise fail(f"'architecture' must be a JSON object, got {_kind(architecture)}")
+        raise fail(f"'architecture' must be a JSON object, got {_show(architecture)}")
     missing = [key for key in _ARCHITECTURE_KEYS if key not in architecture]
     if missing:
         raise fail(f"the architecture lacks {', '.join(missing)}")
@@ -217,22 +237,22 @@ def _architecture(architecture: object, fail: Any) -> tuple[int, list[int], str,
         raise fail(f"unexpected architecture field(s): {', '.join(extra)}")
     nin, nouts = architecture["nin"], architecture["nouts"]
     if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
-        raise fail(f"architecture nin must be an integer >= 1, got {nin!r}")
+        raise fail(f"architecture nin must be an integer >= 1, got {_show(nin)}")
     if (
         not isinstance(nouts, list)
         or not nouts
         or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in nouts)
     ):
-        raise fail(f"architecture nouts must be a non-empty list of integers >= 1, got {nouts!r}")
+        raise fail(f"architecture nouts must be a non-empty list of integers >= 1, got {_show(nouts)}")
     activations = []
     for key in ("activation", "output_activation"):
         name = architecture[key]
         if not isinstance(name, str) or name not in ACTIVATIONS:
-            raise fail(f"architecture {key} {name!r} is not one of {', '.join(ACTIVATIONS)}")
+            raise fail(f"architecture {key} is {_show(name)}, not one of {', '.join(ACTIVATIONS)}")
         activations.append(name)
     fused = architecture["fused"]
     if not isinstance(fused, bool):
-        raise fail(f"architecture fused must be true or false, got {fused!r}")
+        raise fail(f"architecture fused must be true or false, got {_show(fused)}")
     return nin, list(nouts), activations[0], activations[1], fused
 
 
@@ -266,18 +286,21 @@ def _reject_constant(name: str) -> float:
     raise _BadJSON(f"{name} is not a finite number; saved parameters are always finite")
 
 
-def _kind(value: object) -> str:
-    """The JSON name of a parsed value's type, for messages."""
+def _show(value: object) -> str:
+    """A parsed JSON value as the file spells it, with its kind, shortened for messages: 'a string "0.5"'."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+        kind = "a boolean"
+    elif isinstance(value, (int, float)):
+        kind = "a number"
+    elif isinstance(value, str):
+        kind = "a string"
+    elif isinstance(value, list):
+        kind = "an array"
+    else:
+        kind = "an object"
+    text = json.dumps(value)
+    if len(text) > 40:
+        text = text[:30] + f"... ({len(text)} characters)"
+    return f"{kind} {text}"

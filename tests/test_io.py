@@ -1,0 +1,324 @@
+"""Tests of tinygrad_w.io: bit-exact round trips for random architectures, atomic writes, and a clear
+FileFormatError for every way a file can be missing, truncated, corrupt, of another version or inconsistent."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import stat
+import struct
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_w as tg
+from tinygrad_w import MLP, FileFormatError, Value, load, save
+from tinygrad_w.io import FORMAT, VERSION
+from tinygrad_w.nn import ACTIVATIONS
+
+
+def bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+def outputs(model: MLP, x: list[float]) -> list[float]:
+    out = model(x)
+    return [o.data for o in (out if isinstance(out, list) else [out])]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Round trips
+
+
+@settings(max_examples=60)
+@given(
+    nin=st.integers(1, 4),
+    nouts=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    activation=st.sampled_from(sorted(ACTIVATIONS)),
+    output_activation=st.sampled_from(sorted(ACTIVATIONS)),
+    weight_init=st.sampled_from(["uniform", "normal", "he_normal", "xavier_uniform"]),
+    fused=st.booleans(),
+    seed=st.integers(0, 2**64),
+    specials=st.lists(
+        st.sampled_from([-0.0, 5e-324, -1.7976931348623157e308, 0.1, 1 / 3, 2.0**-1074]), max_size=3
+    ),
+)
+def test_round_trip_is_bit_exact(
+    nin: int,
+    nouts: list[int],
+    activation: str,
+    output_activation: str,
+    weight_init: str,
+    fused: bool,
+    seed: int,
+    specials: list[float],
+) -> None:
+    model = MLP(
+        nin, nouts, activation, output_activation=output_activation, init=weight_init, bias_init="normal",
+        seed=seed, fused=fused,
+    )  # fmt: skip
+    for p, special in zip(model.parameters(), specials):
+        p.data = special  # values whose decimal form is awkward: -0.0, subnormals, the largest float
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "model.json")
+        save(model, path)
+        loaded = load(path)
+        assert os.listdir(directory) == ["model.json"]  # no temporary file left behind
+    assert isinstance(loaded, MLP)
+    assert (loaded.nin, loaded.nouts, loaded.activation, loaded.output_activation, loaded.fused) == (
+        nin, nouts, activation, output_activation, fused,
+    )  # fmt: skip
+    assert [name for name, _ in loaded.named_parameters()] == [name for name, _ in model.named_parameters()]
+    assert [bits(p.data) for p in loaded.parameters()] == [bits(p.data) for p in model.parameters()]
+    assert [p.label for p in loaded.parameters()] == [p.label for p in model.parameters()]
+    if not specials:  # (the largest float would overflow the forward pass)
+        x = [0.5 - i for i in range(nin)]
+        assert outputs(loaded, x) == outputs(model, x)
+
+
+def test_file_is_readable_json_with_format_version_and_architecture(tmp_path: Path) -> None:
+    model = MLP(2, [3, 1], "tanh", seed=0)
+    save(model, tmp_path / "m.json")
+    document = json.loads((tmp_path / "m.json").read_text())
+    assert document["format"] == FORMAT == "tinygrad_w.mlp" and document["version"] == VERSION == 1
+    assert document["architecture"] == {
+        "nin": 2, "nouts": [3, 1], "activation": "tanh", "output_activation": "linear", "fused": False,
+    }  # fmt: skip
+    assert document["parameter_count"] == 13
+    assert document["parameters"]["layers.0.neurons.2.w.1"] == model.layers[0].neurons[2].w[1].data
+
+
+def test_saving_replaces_an_existing_file_and_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    save(MLP(2, [1], seed=0), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    path.chmod(0o600)
+    save(MLP(3, [2], seed=1), str(path))
+    assert load(path).nin == 3
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_failed_write_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.json"
+    save(MLP(2, [1], seed=0), path)
+    before = path.read_bytes()
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("simulated crash before the rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        save(MLP(5, [4, 4], seed=1), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.json"]  # the temporary file was removed
+
+
+def test_save_refuses_what_it_cannot_store(tmp_path: Path) -> None:
+    model = MLP(2, [1], seed=0)
+    model.layers[0].neurons[0].b.data = math.nan  # only possible by writing .data directly
+    with pytest.raises(tg.NonFiniteError, match=r"layers\.0\.neurons\.0\.b \(L1\.N0\.b\) is nan"):
+        save(model, tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+    with pytest.raises(tg.OperandTypeError, match="save: expected an MLP, got Value"):
+        save(Value(1.0), tmp_path / "m.json")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Every corrupt-file case
+
+
+def valid_document() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "m.json")
+        save(MLP(2, [2, 1], seed=0), path)
+        with open(path) as f:
+            document: dict[str, Any] = json.load(f)
+    return document
+
+
+def edited(edit: Callable[[dict[str, Any]], None]) -> bytes:
+    document = valid_document()
+    edit(document)
+    return json.dumps(document).encode()
+
+
+def set_in(*keys_and_value: Any) -> Callable[[dict[str, Any]], None]:
+    *keys, value = keys_and_value
+
+    def edit(document: dict[str, Any]) -> None:
+        target = document
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    return edit
+
+
+def delete(*keys: str) -> Callable[[dict[str, Any]], None]:
+    def edit(document: dict[str, Any]) -> None:
+        target = document
+        for key in keys[:-1]:
+            target = target[key]
+        del target[keys[-1]]
+
+    return edit
+
+
+def rename_parameter(document: dict[str, Any]) -> None:
+    parameters = document["parameters"]
+    parameters["layers.0.neurons.0.w.7"] = parameters.pop("layers.0.neurons.0.w.1")
+
+
+def add_parameter(document: dict[str, Any]) -> None:
+    document["parameters"]["layers.0.neurons.5.b"] = 0.0
+    document["parameter_count"] += 1
+
+
+def valid_text() -> str:
+    return json.dumps(valid_document(), indent=1)
+
+
+W = "layers.0.neurons.0.w.0"
+
+
+def with_raw_value(literal: str) -> bytes:
+    """The valid file with W's number replaced by ``literal`` as written (NaN, 1e400)."""
+    text, replacements = re.subn(rf'("{re.escape(W)}": )[^,\n]+', rf"\g<1>{literal}", valid_text())
+    assert replacements == 1
+    return text.encode()
+
+
+CORRUPT: dict[str, tuple[bytes, str]] = {
+    "empty": (b"", "the file is empty"),
+    "only whitespace": (b"  \n\n", "the file is empty"),
+    "truncated": (
+        valid_text()[: len(valid_text()) // 2].encode(),
+        r"not valid JSON \(the file looks truncated\)",
+    ),
+    "garbage": (b"hello, I am not a model", "not valid JSON: Expecting value at line 1, column 1"),
+    "binary": (b"\x80\x81\xfe\xff\x00", "not UTF-8 text"),
+    "a pickle": (b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94.", "not UTF-8 text"),
+    "top-level array": (b"[1, 2, 3]", "expected a JSON object at the top, got an array"),
+    "top-level number": (b"3.5", "expected a JSON object at the top, got a number"),
+    "no format": (edited(delete("format")), "no 'format' field; not a tinygrad_w model file"),
+    "other format": (
+        edited(set_in("format", "keras")),
+        "format is a string \"keras\", expected 'tinygrad_w.mlp'",
+    ),
+    "newer version": (
+        edited(set_in("version", 2)),
+        r"unsupported version 2 \(written by a newer tinygrad_w\)",
+    ),
+    "version 0": (edited(set_in("version", 0)), "unsupported version 0;"),
+    "version as text": (edited(set_in("version", "1")), 'version must be an integer, got a string "1"'),
+    "no version": (edited(delete("version")), "no 'version' field"),
+    "unknown field": (edited(set_in("optimizer", {})), r"unexpected top-level field\(s\): optimizer"),
+    "no architecture": (edited(delete("architecture")), "'architecture' must be a JSON object, got null"),
+    "architecture lacks nin": (edited(delete("architecture", "nin")), "the architecture lacks nin"),
+    "architecture extra key": (
+        edited(set_in("architecture", "dropout", 0.5)),
+        "unexpected architecture field",
+    ),
+    "nin 0": (edited(set_in("architecture", "nin", 0)), "nin must be an integer >= 1, got a number 0"),
+    "nin text": (edited(set_in("architecture", "nin", "2")), 'nin must be an integer >= 1, got a string "2"'),
+    "nouts empty": (edited(set_in("architecture", "nouts", [])), "nouts must be a non-empty list"),
+    "nouts text": (edited(set_in("architecture", "nouts", ["2", 1])), "nouts must be a non-empty list"),
+    "nouts bool": (edited(set_in("architecture", "nouts", [True])), "nouts must be a non-empty list"),
+    "unknown activation": (
+        edited(set_in("architecture", "activation", "gelu")),
+        'architecture activation is a string "gelu", not one of relu',
+    ),
+    "output activation": (
+        edited(set_in("architecture", "output_activation", 3)),
+        "output_activation is a number 3, not one of",
+    ),
+    "fused text": (
+        edited(set_in("architecture", "fused", "yes")),
+        'fused must be true or false, got a string "yes"',
+    ),
+    "parameters list": (edited(set_in("parameters", [1.0])), "'parameters' must be a JSON object"),
+    "no parameters": (
+        edited(delete("parameters")),
+        "'parameters' must be a JSON object of name: number, got null",
+    ),
+    "no count": (edited(delete("parameter_count")), "'parameter_count' must be an integer, got null"),
+    "wrong count": (edited(set_in("parameter_count", 12)), "has 9 parameters, but parameter_count says 12"),
+    "missing parameter": (
+        edited(delete("parameters", W)),
+        r"parameter_count says 9 and 8 are stored; missing: layers\.0\.neurons\.0\.w\.0$",
+    ),
+    "extra parameter": (
+        edited(add_parameter),
+        r"says 10 and 10 are stored; unexpected: layers\.0\.neurons\.5\.b$",
+    ),
+    "renamed parameter": (
+        edited(rename_parameter),
+        r"missing: layers\.0\.neurons\.0\.w\.1; unexpected: .*w\.7",
+    ),
+    "nouts changed": (edited(set_in("architecture", "nouts", [3, 1])), "has 13 parameters"),
+    "text parameter": (
+        edited(set_in("parameters", W, "0.5")),
+        f'parameter {W} must be a number, got a string "0.5"',
+    ),
+    "null parameter": (edited(set_in("parameters", W, None)), f"parameter {W} must be a number, got null$"),
+    "bool parameter": (
+        edited(set_in("parameters", W, True)),
+        f"parameter {W} must be a number, got a boolean true",
+    ),
+    "list parameter": (
+        edited(set_in("parameters", W, [0.5])),
+        f"parameter {W} must be a number, got an array",
+    ),
+    "NaN": (with_raw_value("NaN"), "NaN is not a finite number"),
+    "Infinity": (edited(set_in("parameters", W, math.inf)), "Infinity is not a finite number"),
+    "overflowing literal": (with_raw_value("1e400"), f"parameter {W} is inf; parameters must be finite"),
+    "huge integer": (
+        edited(set_in("parameters", W, 10**400)),
+        rf"parameter {W} = a number 1000.*\(401 characters\) is too large for a float",
+    ),
+    "duplicate key": (b'{"format": "tinygrad_w.mlp", "format": "x"}', "the key 'format' appears twice"),
+    "billions of parameters": (
+        edited(set_in("architecture", "nouts", [10**6, 10**6, 10**6])),
+        r"2 -> \[1000000, 1000000, 1000000\] has 2000005000000 parameters, .* 9 are stored$",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CORRUPT)
+def test_every_corrupt_file_raises_file_format_error_naming_file_and_problem(
+    tmp_path: Path, case: str
+) -> None:
+    content, problem = CORRUPT[case]
+    path = tmp_path / f"{case}.json"
+    path.write_bytes(content)
+    with pytest.raises(FileFormatError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert repr(str(path)) in message  # names the file
+    assert message.startswith(f"load {str(path)!r}: ")
+    assert re.search(problem, message), message
+    assert isinstance(caught.value, ValueError)
+
+
+def test_the_valid_document_used_above_loads(tmp_path: Path) -> None:
+    # Guards the corrupt cases: each differs from a file that loads only by its one defect.
+    path = tmp_path / "m.json"
+    path.write_text(valid_text())
+    model = load(path)
+    assert model.nouts == [2, 1]
+
+
+def test_unreadable_paths(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "m.json"
+    with pytest.raises(FileFormatError, match=f"load {str(missing)!r}: no such file"):
+        load(missing)
+    with pytest.raises(FileFormatError, match="cannot read it"):
+        load(tmp_path)  # a directory
