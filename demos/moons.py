@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
 from tinygrad_w import data, losses, nn, optim, penalties, viz
+from tinygrad_w import train as train_module
 
 NAME = "moons"
 # The seed of the data and of the initial weights. Chosen honestly: `--sweep 20` trains seeds 0..19 with
@@ -39,36 +39,38 @@ def micrograd_lr(step: int, steps: int) -> float:
 def train(
     model: nn.MLP, rows: list[list[float]], labels: list[int], steps: int, log: bool = True
 ) -> dict[str, list[float]]:
-    """Full-batch SGD on hinge loss + 1e-4·Σp², the learning rate decaying linearly. Returns the curves."""
-    parameters = model.parameters()
-    optimizer = optim.SGD(parameters, lr=1.0)
+    """Full-batch SGD on hinge loss + 1e-4·Σp², the learning rate decaying linearly. Returns the curves.
+
+    ``fit`` runs micrograd's loop: scores = model(x) for every sample, loss = hinge + penalty, zero the
+    gradients, backward, one SGD step; then the scheduler sets the next step's learning rate.
+    """
+    optimizer = optim.SGD(model.parameters(), lr=1.0)
     # LambdaLR multiplies the base rate 1.0 by the factor, so the rate at step k is micrograd's 1.0 - 0.9·k/100.
     scheduler = optim.LambdaLR(optimizer, lambda k: micrograd_lr(k, steps))
-    curves: dict[str, list[float]] = {"loss": [], "data_loss": [], "penalty": [], "accuracy": [], "lr": []}
-    curves["seconds"] = []
-    for step in range(steps):
-        started = time.perf_counter()
-        scores = [model(row) for row in rows]
-        data_loss = losses.hinge(scores, labels)
-        penalty = penalties.l2(parameters, 1e-4)
-        loss = data_loss + penalty
-        optimizer.zero_grad()
-        loss.backward()
-        lr = optimizer.lr
-        optimizer.step()
-        scheduler.step()
-        curves["seconds"].append(time.perf_counter() - started)
-        curves["loss"].append(loss.data)
-        curves["data_loss"].append(data_loss.data)
-        curves["penalty"].append(penalty.data)
-        curves["accuracy"].append(losses.accuracy(scores, labels))
-        curves["lr"].append(lr)
+
+    def report(epoch: int, history: train_module.History) -> None:
+        step = epoch - 1
         if log and (step % max(1, steps // 10) == 0 or step == steps - 1):
             print(
-                f"step {step:3d}  loss {loss.data:.4f}  accuracy {curves['accuracy'][-1]:.0%}  "
-                f"lr {lr:.3f}  ({curves['seconds'][-1] * 1000:.0f} ms)"
+                f"step {step:3d}  loss {history.loss[-1]:.4f}  accuracy {history.accuracy[-1]:.0%}  "
+                f"lr {history.lr[-1]:.3f}  ({history.seconds[-1] * 1000:.0f} ms)"
             )
-    return curves
+
+    history = train_module.fit(
+        model,
+        rows,
+        labels,
+        loss="hinge",
+        optimizer=optimizer,
+        epochs=steps,
+        # micrograd's penalty covers every parameter, biases too (a Module would give only the weights)
+        penalty=lambda m: penalties.l2(m.parameters(), 1e-4),
+        scheduler=scheduler,
+        progress=False,
+        callback=report,
+    )
+    columns = ("loss", "data_loss", "penalty", "accuracy", "lr", "seconds")
+    return {name: list(getattr(history, name)) for name in columns}
 
 
 def predict_grid(model: nn.MLP, X: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,7 +161,8 @@ def main() -> int:
     # evaluate the trained model once more for the final number.
     trained_accuracy = losses.accuracy([model(row) for row in rows], labels)
     print(
-        f"time per step: {per_step_ms:.1f} ms (forward + backward + update, mean of {steps}); total {total_seconds:.2f} s"
+        f"time per step: {per_step_ms:.1f} ms (one fit epoch: forward, backward, update and recording; "
+        f"mean of {steps}); training total {total_seconds:.2f} s"
     )
     other_ms = None
     if not args.quick:
