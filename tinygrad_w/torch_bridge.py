@@ -50,7 +50,7 @@ def _activation_module(pytorch: Any, name: str) -> Any:
 
 
 def to_torch(model: MLP) -> torch.nn.Sequential:
-    """A float64 ``pytorch.nn.Sequential`` computing the same function as ``model`` (to about 1e-12).
+    """A float64 ``torch.nn.Sequential`` computing the same function as ``model`` (to about 1e-12).
 
     Layout: ``Linear(nin, nouts[0])``, activation, ``Linear(nouts[0], nouts[1])``, activation, ... ; a
     linear activation adds no module. Softplus uses threshold 40 (see ``SOFTPLUS_THRESHOLD``) so that it
@@ -111,9 +111,7 @@ def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
     """
     pytorch = _import_torch("from_torch")
     if not isinstance(sequential, pytorch.nn.Sequential):
-        raise OperandTypeError(
-            f"from_torch: expected a pytorch.nn.Sequential, got {type(sequential).__name__}"
-        )
+        raise OperandTypeError(f"from_torch: expected a torch.nn.Sequential, got {type(sequential).__name__}")
     modules = list(sequential)
     if not modules:
         raise ValueError("from_torch: the Sequential is empty; it needs at least one Linear layer")
