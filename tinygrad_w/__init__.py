@@ -1,6 +1,6 @@
 """tinygrad_w: a scalar autograd engine to learn from, draw and trust."""
 
-from . import data, init, losses, nn, optim, penalties, testing
+from . import data, init, losses, nn, optim, penalties, testing, train
 from .engine import Op, Value, grad, linear, topological_order
 from .errors import (
     ArgumentError,
@@ -58,4 +58,5 @@ __all__ = [
     "testing",
     "to_torch",
     "topological_order",
+    "train",
 ]
