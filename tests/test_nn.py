@@ -379,3 +379,20 @@ def test_module_base_and_repr() -> None:
         repr(MLP(2, [1], "tanh", output_activation="sigmoid", fused=True, seed=0))
         == "MLP(2, [1], activation='tanh', output_activation='sigmoid', fused=True)"
     )
+
+
+def test_neurons_and_layers_on_their_own_follow_micrograd_defaults_and_take_seeds() -> None:
+    neuron = Neuron(2, seed=3)
+    assert neuron.activation == "relu"  # micrograd's Neuron(nin) is a ReLU neuron
+    assert [w.data for w in neuron.w] == [w.data for w in Neuron(2, seed=3).w]
+    assert all(-1 <= w.data <= 1 for w in neuron.w) and neuron.b.data == 0.0
+    assert [w.label for w in neuron.w] == ["N0.w0", "N0.w1"] and neuron.b.label == "N0.b"
+    layer = Layer(2, 3, seed=4, index=2)
+    assert layer.activation == "relu" and layer.neurons[1].b.label == "L2.N1.b"
+    assert [p.data for p in layer.parameters()] == [p.data for p in Layer(2, 3, seed=4).parameters()]
+    with pytest.raises(ValueError, match="give seed or rng, not both"):
+        Layer(2, 3, seed=1, rng=random.Random(1))
+    with pytest.raises(TypeError, match=r"rng must be a random\.Random"):
+        Neuron(2, rng=5)  # type: ignore[arg-type]
+    neuron.activation = "tanh"  # the activation is looked up when the neuron runs
+    assert neuron([0.5, 0.5]).op is tg.engine.TANH

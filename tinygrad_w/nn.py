@@ -72,6 +72,17 @@ def _make_rng(seed: int | None, where: str) -> tuple[random.Random, int]:
     return random.Random(seed), seed
 
 
+def _choose_rng(seed: int | None, rng: random.Random | None, where: str) -> random.Random:
+    """The generator a Neuron or Layer draws from: the one it is given, else one made from ``seed``."""
+    if rng is None:
+        return _make_rng(seed, where)[0]
+    if seed is not None:
+        raise ValueError(f"{where}: give seed or rng, not both (seed={seed!r})")
+    if not isinstance(rng, random.Random):
+        raise TypeError(f"{where}: rng must be a random.Random, got {type(rng).__name__}")
+    return rng
+
+
 def _as_input(x: object, where: str) -> Value | float:
     """An input as the graph holds it: a Value stays a Value, a number becomes a plain float (a constant)."""
     if isinstance(x, Value):
@@ -125,28 +136,29 @@ class Neuron(Module):
     def __init__(
         self,
         nin: int,
-        activation: str = "linear",
+        activation: str = "relu",
         *,
         init: str | initializers.Initializer = "uniform",
         bias_init: str | initializers.Initializer = "zeros",
         fan_out: int = 1,
+        seed: int | None = None,
         rng: random.Random | None = None,
         label: str = "N0",
         fused: bool = False,
     ) -> None:
-        """``fan_out`` is the size of the neuron's layer (the Xavier initializers use it); ``rng`` is the
-        random generator to draw from (a fresh OS-seeded one if None); ``label`` prefixes the parameters'
-        labels (``label.w0``, ``label.b``)."""
+        """``fan_out`` is the size of the neuron's layer (the Xavier initializers use it). The values are
+        drawn from ``rng`` if given (a Layer passes its own), else from ``random.Random(seed)``.
+        ``label`` prefixes the parameters' labels (``label.w0``, ``label.b``). The default activation is
+        relu, as in micrograd."""
         self.nin = _check_size(nin, "Neuron: nin")
         self.activation = _check_activation(activation, "Neuron")
         self.fused = bool(fused)
         self.label = label
-        rng = rng if rng is not None else _make_rng(None, "Neuron")[0]
+        rng = _choose_rng(seed, rng, "Neuron")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
         fan_out = _check_size(fan_out, "Neuron: fan_out")
         self.w = [Value(x, f"{label}.w{k}") for k, x in enumerate(weight_init.sample(nin, fan_out, nin, rng))]
         self.b = Value(bias_start.sample(nin, fan_out, 1, rng)[0], f"{label}.b")
-        self._activate = ACTIVATIONS[self.activation]
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if len(x) != self.nin:
@@ -161,7 +173,7 @@ class Neuron(Module):
             total = self.b
             for wk, xk in zip(self.w, inputs):
                 total = total + wk * xk
-        return self._activate(total)
+        return ACTIVATIONS[self.activation](total)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [*((f"w.{k}", wk) for k, wk in enumerate(self.w)), ("b", self.b)]
@@ -183,20 +195,22 @@ class Layer(Module):
         self,
         nin: int,
         nout: int,
-        activation: str = "linear",
+        activation: str = "relu",
         *,
         init: str | initializers.Initializer = "uniform",
         bias_init: str | initializers.Initializer = "zeros",
+        seed: int | None = None,
         rng: random.Random | None = None,
         index: int = 1,
         fused: bool = False,
     ) -> None:
-        """``index`` is the layer's number in labels (``L{index}.N{j}...``; the first layer is 1)."""
+        """``index`` is the layer's number in labels (``L{index}.N{j}...``; the first layer is 1). Values
+        are drawn from ``rng`` if given (an MLP passes its own), else from ``random.Random(seed)``."""
         self.nin = _check_size(nin, "Layer: nin")
         self.nout = _check_size(nout, "Layer: nout")
         self.activation = _check_activation(activation, "Layer")
         self.index = index
-        rng = rng if rng is not None else _make_rng(None, "Layer")[0]
+        rng = _choose_rng(seed, rng, "Layer")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
         self.neurons = [
             Neuron(
