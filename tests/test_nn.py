@@ -160,8 +160,12 @@ def test_bad_inputs() -> None:
         model([1.0, math.nan])
     with pytest.raises(tg.OperandTypeError, match="'a'"):
         model([1.0, "a"])  # type: ignore[list-item]
-    with pytest.raises(tg.OperandTypeError, match="sequence"):
-        model(3.0)  # type: ignore[arg-type]
+    for not_a_vector in (3.0, "ab", {0: 1.0, 1: 2.0}, {1.0, 2.0}, Value(1.0)):
+        with pytest.raises(tg.OperandTypeError, match="input must be a sequence of 2 numbers or Values"):
+            model(not_a_vector)  # type: ignore[arg-type]
+    with pytest.raises(tg.OperandTypeError, match="got ndarray"):
+        model(np.zeros((2, 2)))  # type: ignore[arg-type]
+    assert model(np.array([0.5, 2.0])).data == model([0.5, 2.0]).data  # type: ignore[union-attr]
     with pytest.raises(tg.ShapeError, match=r"Neuron L1\.N0: expected 2 inputs, got 1"):
         model.layers[0].neurons[0]([1.0])
 

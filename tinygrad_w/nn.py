@@ -17,7 +17,7 @@ import math
 import numbers
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import TypedDict
 
 from . import init as initializers
@@ -302,9 +302,11 @@ class MLP(Module):
         ]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
-        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        """The network's output for one input vector ``x`` (a list, tuple or 1-D numpy array)."""
+        # Anything ordered with a length will do; a dict or a set has no meaningful order of inputs.
+        if isinstance(x, (str, bytes, Value, numbers.Number, Mapping, Set)) or not hasattr(x, "__len__"):
             raise OperandTypeError(
-                f"MLP: input must be a sequence of {self.nin} numbers or Values, got {x!r}"
+                f"MLP: input must be a sequence of {self.nin} numbers or Values, got {type(x).__name__} {x!r}"
             )
         if len(x) != self.nin:
             raise ShapeError(f"MLP: expected {self.nin} inputs, got {len(x)}")
