@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tinygrad_w as tg
 from tinygrad_w import init
 from tinygrad_w.init import Constant, Initializer, Normal, Uniform
 
@@ -178,3 +179,17 @@ def test_bad_sample_arguments() -> None:
     with pytest.raises(TypeError, match=r"rng must be a random\.Random"):
         he.sample(1, 1, 1, 42)  # type: ignore[arg-type]
     assert he.sample(3, 3, 0, random.Random(0)) == []
+
+
+def test_a_custom_initializer_is_a_small_subclass() -> None:
+    class Alternating(Initializer):
+        name = "alternating"
+
+        def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+            return [(-1.0) ** i / fan_in for i in range(count)]
+
+    model = tg.MLP(2, [3, 1], init=Alternating(), seed=0)
+    assert [w.data for w in model.layers[0].neurons[0].w] == [0.5, -0.5]
+    assert repr(Alternating()) == "alternating"
+    with pytest.raises(ValueError, match=r"alternating\.sample: fan_out must be an int >= 1"):
+        Alternating().sample(1, 0, 1, random.Random(0))

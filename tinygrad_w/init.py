@@ -72,7 +72,8 @@ def _check_sizes(fan_in: int, fan_out: int, count: int, name: str) -> None:
 class Initializer:
     """Base class: draws ``count`` starting values for a layer with ``fan_in`` inputs and ``fan_out`` outputs.
 
-    Subclasses implement :meth:`_draw`; ``name`` is what ``repr`` and error messages show.
+    Call :meth:`sample`, which checks its arguments and then calls :meth:`draw`. To write your own
+    initializer, subclass this, set ``name`` (what ``repr`` shows) and implement :meth:`draw`.
     """
 
     name: str = "initializer"
@@ -82,9 +83,13 @@ class Initializer:
         _check_sizes(fan_in, fan_out, count, self.name)
         if not isinstance(rng, random.Random):
             raise TypeError(f"{self.name}.sample: rng must be a random.Random, got {type(rng).__name__}")
-        return self._draw(fan_in, fan_out, count, rng)
+        values = self.draw(fan_in, fan_out, count, rng)
+        if len(values) != count:  # a custom draw() that miscounts would silently shift every later weight
+            raise ValueError(f"{self.name}.draw: asked for {count} values, returned {len(values)}")
+        return values
 
-    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+    def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+        """The draws themselves, arguments already checked; subclasses implement it."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -99,7 +104,7 @@ class Constant(Initializer):
         self.value = _finite(value, "constant: value")
         self.name = f"constant({self.value!r})"
 
-    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+    def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
         return [self.value] * count
 
 
@@ -117,7 +122,7 @@ class Uniform(Initializer):
         """(low, high) for a layer with these fans."""
         return self._bound(fan_in, fan_out)
 
-    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+    def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
         low, high = self._bound(fan_in, fan_out)
         return [rng.uniform(low, high) for _ in range(count)]
 
@@ -134,7 +139,7 @@ class Normal(Initializer):
         """The standard deviation for a layer with these fans."""
         return self._std(fan_in, fan_out)
 
-    def _draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+    def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
         std = self._std(fan_in, fan_out)
         return [rng.gauss(self.mean, std) for _ in range(count)]
 

@@ -54,9 +54,9 @@ def _check_activation(activation: object, where: str) -> str:
 
 
 def _check_size(n: object, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{what} must be an int >= 1, got {n!r}")
-    return n
+    return int(n)
 
 
 def _make_rng(seed: int | None, where: str) -> tuple[random.Random, int]:
@@ -276,7 +276,7 @@ class MLP(Module):
         fused: bool = False,
     ) -> None:
         self.nin = _check_size(nin, "MLP: nin")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
+        if isinstance(nouts, (str, bytes, Mapping, Set)) or not hasattr(nouts, "__len__") or len(nouts) == 0:
             raise ValueError(f"MLP: nouts must be a non-empty sequence of layer sizes, got {nouts!r}")
         self.nouts = [_check_size(n, f"MLP: nouts[{i}]") for i, n in enumerate(nouts)]
         self.activation = _check_activation(activation, "MLP")
@@ -374,6 +374,15 @@ class ModelWeightStats(TypedDict):
     total: WeightStats
 
 
+def _sum(xs: list[float]) -> float:
+    """Σ xs exactly rounded (math.fsum); a plain sum when fsum cannot (inf, nan, or overflow on the way),
+    so that the statistics of a diverged model come out as inf or nan instead of an exception."""
+    try:
+        return math.fsum(xs)
+    except (OverflowError, ValueError):
+        return sum(xs, 0.0)
+
+
 def weight_stats(values: Sequence[Value | float]) -> WeightStats:
     """Summary statistics of some numbers (usually a model's weights), as a dict.
 
@@ -391,15 +400,15 @@ def weight_stats(values: Sequence[Value | float]) -> WeightStats:
             count=0, sum=0.0, abs_sum=0.0, sq_sum=0.0, mean=nan, std=nan, min=nan, max=nan,
             negative=0, positive=0, zero=0,
         )  # fmt: skip
-    total = math.fsum(xs)
+    total = _sum(xs)
     mean = total / n
     return WeightStats(
         count=n,
         sum=total,
-        abs_sum=math.fsum(abs(x) for x in xs),
-        sq_sum=math.fsum(x * x for x in xs),
+        abs_sum=_sum([abs(x) for x in xs]),
+        sq_sum=_sum([x * x for x in xs]),
         mean=mean,
-        std=math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / n),  # two passes: no cancellation
+        std=math.sqrt(_sum([(x - mean) * (x - mean) for x in xs]) / n),  # two passes: no cancellation
         min=min(xs),
         max=max(xs),
         negative=sum(1 for x in xs if x < 0),
