@@ -1,0 +1,1035 @@
+"""Drawings with Graphviz: expression graphs, network diagrams, and writing them to files.
+
+- :func:`draw_graph` draws the graph behind a Value: a box per Value (label, data, grad), an ellipse per
+  operation, one edge per use of an input (``a * a`` draws two), constants as small grey ellipses.
+  Gradients colour the boxes: blue for positive, orange for negative, darker for larger ``|grad|``.
+  Big graphs are collapsed (neuron by neuron, then layer by layer, then by depth) so that they still lay
+  out in a few seconds, and the picture says what was collapsed.
+- :func:`draw_network` draws an MLP the textbook way: units in columns, one edge per weight, pen width
+  by ``|w|``, colour by the sign of ``w``, every weight and gradient in the edge's tooltip.
+- :func:`render` writes a drawing as SVG, PNG, PDF or DOT, chosen by the file's suffix. Without
+  Graphviz's ``dot`` program it writes the DOT source instead and warns, rather than failing.
+
+Node names in the DOT source come from the topological order of the graph (``v0``, ``v1``, ...), never
+from ``id()`` or hashing, so the same graph gives the same DOT text in every process.
+
+The ``graphviz`` package is imported inside the functions that need it, so ``import tinygrad_w`` works
+without it. Drawings are ``graphviz.Digraph`` objects; in Jupyter they display inline as SVG, and show
+their DOT source instead of a traceback when ``dot`` is not installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import itertools
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .engine import Value, topological_order
+from .errors import ArgumentError, OperandTypeError, TinygradError
+
+if TYPE_CHECKING:
+    import graphviz
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "GraphvizMissingWarning",
+    "RenderError",
+    "draw_graph",
+    "draw_network",
+    "render",
+]
+
+# About 400 Graphviz nodes lay out in well under a second; layout time grows roughly with the square of
+# the node count (10,000 nodes take about 45 s), so bigger graphs are collapsed.
+DEFAULT_MAX_NODES = 400
+
+# Parameter labels written by tinygrad_w.nn: L{layer}.N{neuron}.w{k} and L{layer}.N{neuron}.b.
+_PARAMETER_LABEL = re.compile(r"L(\d+)\.N(\d+)\.(?:w\d+|b)")
+# Ops a neuron applies to its weighted sum (the last node of a neuron).
+_ACTIVATION_OPS = frozenset({"relu", "leaky_relu", "tanh", "sigmoid", "softplus"})
+_RANKDIRS = ("LR", "RL", "TB", "BT")
+_COLLAPSE_MODES = ("auto", "none", "neurons", "layers", "depth")
+_FORMATS = ("svg", "png", "pdf", "dot", "gv")
+_MAX_LEVELS_PER_END = 12  # a collapsed deep graph shows this many levels at each end, at most
+_MAX_LABEL_CHARS = 40  # longer labels are shortened on the picture; the tooltip keeps them whole
+
+# Gradient colours, from light (small |grad|) to dark (the largest |grad| in the drawing).
+_BLUES = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")  # grad > 0
+_ORANGES = ("#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603")  # grad < 0
+_SHADE_STEPS = (0.01, 0.05, 0.2, 0.5)  # |grad| / largest |grad| where the next darker shade starts
+_POSITIVE_WEIGHT = "#2b6cb0"
+_NEGATIVE_WEIGHT = "#dd6b20"
+_COLLAPSED_FILL = "#fff7bc"
+_HIGHLIGHT = "#d62728"
+
+
+class RenderError(TinygradError, RuntimeError):
+    """Graphviz's ``dot`` program failed on a drawing (its error message is included)."""
+
+
+class GraphvizMissingWarning(UserWarning):
+    """Graphviz's ``dot`` program is not installed, so a drawing was saved as DOT source instead."""
+
+
+_INSTALL_HINT = (
+    "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
+    "Windows: winget install graphviz) and run `dot -Tsvg file.dot -o file.svg`"
+)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Text: numbers, HTML-like labels and quoted DOT strings
+
+
+def _format_number(x: float, decimals: int) -> str:
+    """``decimals`` digits after the point; scientific notation when that would hide the number."""
+    x = x + 0.0  # -0.0 -> 0.0
+    if x != 0.0 and (abs(x) >= 1e6 or abs(x) < 0.5 * 10.0**-decimals):
+        return f"{x:.{decimals}e}"
+    return f"{x:.{decimals}f}"
+
+
+def _printable(text: str) -> str:
+    """Control characters (other than newline) as visible escapes: they are not allowed in SVG."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def _html(text: str) -> str:
+    """Text for an HTML-like Graphviz label: entities for & < > " ', <br/> for newlines."""
+    return html.escape(_printable(text), quote=True).replace("\n", "<br/>")
+
+
+def _quote(text: str) -> str:
+    """A double-quoted DOT string that shows ``text`` literally (escString: backslash and quote escaped)."""
+    escaped = _printable(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_LABEL_CHARS else text[: _MAX_LABEL_CHARS - 1] + "…"
+
+
+def _statement(name: str, label_html: str | None = None, **attributes: str) -> str:
+    """One DOT node or edge statement; ``label_html`` is HTML-like markup, other attributes are text."""
+    parts = [] if label_html is None else [f"label=<{label_html}>"]
+    parts += [f"{key}={_quote(value)}" for key, value in attributes.items()]
+    return f"\t{name} [{' '.join(parts)}]\n"
+
+
+def _table(rows: Iterable[Iterable[str]], **table_attributes: str) -> str:
+    """An HTML-like table from rows of cells (cells are markup already)."""
+    attributes = {
+        "border": "0",
+        "cellborder": "0",
+        "cellspacing": "0",
+        "cellpadding": "2",
+        **table_attributes,
+    }
+    head = " ".join(f'{key}="{value}"' for key, value in attributes.items())
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table {head}>{body}</table>"
+
+
+def _grad_colours(grad: float, largest: float) -> tuple[str, str]:
+    """(fill colour, font colour) for a gradient: hue by sign, shade by |grad| relative to the largest.
+
+    Shades, light to dark: below 1% of the largest |grad|, from 1%, from 5%, from 20%, from 50%.
+    """
+    if grad == 0.0 or largest == 0.0:
+        return "white", "black"
+    ratio = abs(grad) / largest
+    shade = sum(ratio >= step for step in _SHADE_STEPS)
+    palette = _BLUES if grad > 0.0 else _ORANGES
+    return palette[shade], "white" if shade >= 3 else "black"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Drawings: a graphviz.Digraph that degrades to its DOT source in Jupyter
+
+
+@functools.lru_cache(maxsize=1)
+def _drawing_class() -> type[Any]:
+    """``graphviz.Digraph`` with a Jupyter display that shows the DOT source when ``dot`` is missing."""
+    import graphviz
+
+    class Drawing(graphviz.Digraph):  # type: ignore[misc]
+        """A ``graphviz.Digraph``: ``.source`` is the DOT text; in Jupyter it displays as SVG.
+
+        When Graphviz's ``dot`` program is not installed, Jupyter shows the DOT source and how to
+        install Graphviz instead of a traceback.
+        """
+
+        def _repr_mimebundle_(
+            self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **kwargs: Any
+        ) -> dict[str, Any]:
+            try:
+                bundle: dict[str, Any] = super()._repr_mimebundle_(include, exclude, **kwargs)
+                return bundle
+            except (graphviz.ExecutableNotFound, graphviz.CalledProcessError, OSError):
+                note = f"Graphviz's dot program is not available, so here is the DOT source; {_INSTALL_HINT}."
+                return {
+                    "text/plain": f"{note}\n\n{self.source}",
+                    "text/html": f"<p>{html.escape(note)}</p><pre>{html.escape(self.source)}</pre>",
+                }
+
+    return Drawing
+
+
+def _make_drawing(name: str, body: list[str]) -> graphviz.Digraph:
+    drawing = _drawing_class()(name=name, body=body)
+    return drawing
+
+
+# ----------------------------------------------------------------------------------------------------
+# Collapsing big graphs: a plan says which Values are drawn one by one and which are summarised in a box
+
+
+@dataclass
+class _Group:
+    """Values drawn together as one box."""
+
+    kind: str  # "neuron", "layer" or "depth"
+    title: str
+    members: list[int] = field(default_factory=list)  # indices into the topological order
+    hidden_parameters: list[int] = field(default_factory=list)  # parameters shown only in this box
+
+
+@dataclass
+class _Plan:
+    """Where each Value goes: ``group_of[i]`` is -1 (drawn itself), a group number, or -2 (not drawn:
+    a parameter summarised inside neuron boxes)."""
+
+    group_of: list[int]
+    groups: list[_Group]
+    caption: str = ""
+
+
+_DETAILED, _HIDDEN = -1, -2
+
+
+def _node_cost(v: Value) -> int:
+    """Graphviz nodes needed to draw a Value: its box, plus an op ellipse and one per constant input."""
+    if v.op is None:
+        return 1
+    return 2 + sum(1 for c in v.children if not isinstance(c, Value))
+
+
+def _fits(order: Sequence[Value], plan: _Plan, max_nodes: int) -> bool:
+    """Whether the plan needs at most ``max_nodes`` Graphviz nodes (one more for the legend)."""
+    room = max_nodes - 1 - len(plan.groups)
+    for v, g in zip(order, plan.group_of):
+        if g == _DETAILED:
+            room -= _node_cost(v)
+            if room < 0:
+                return False
+    return True
+
+
+class _UnionFind:
+    """Disjoint sets of group numbers (merging neuron pieces, then neurons into layers)."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, a: int) -> int:
+        root = a
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[a] != root:  # path compression
+            self.parent[a], a = root, self.parent[a]
+        return root
+
+    def union(self, a: int, b: int) -> int:
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)  # the older piece names the set: deterministic
+        return min(a, b)
+
+
+@dataclass
+class _NeuronPiece:
+    neuron: tuple[int, int]  # (layer, index) from the parameter labels
+    parameters: set[int]  # parameters of the neuron this piece consumes (once each)
+    activated: bool = False  # an activation was applied: the neuron is finished
+
+
+def _neuron_plan(order: Sequence[Value], index: dict[Value, int]) -> _Plan | None:
+    """One box per application of a neuron, found from the parameter labels ``L{l}.N{j}.w{k}``.
+
+    A node joins a neuron's box when its inputs are that neuron's parameters or pieces of that same
+    neuron using different parameters (so two samples through one neuron stay two boxes); once all of
+    the neuron's parameters are used, only an activation may join. Parameters whose every use is inside
+    boxes are not drawn: the box lists them.
+    """
+    neuron_of: dict[int, tuple[int, int]] = {}
+    for i, v in enumerate(order):
+        if v.op is None and (match := _PARAMETER_LABEL.fullmatch(v.label)):
+            neuron_of[i] = (int(match.group(1)), int(match.group(2)))
+    if not neuron_of:
+        return None
+    parameter_count = Counter(neuron_of.values())
+    pieces: list[_NeuronPiece] = []
+    sets = _UnionFind()
+    piece_of = [_DETAILED] * len(order)
+
+    def new_piece(neuron: tuple[int, int], parameters: list[int]) -> int:
+        pieces.append(_NeuronPiece(neuron, set(parameters)))
+        return sets.add()
+
+    for i, v in enumerate(order):
+        if v.op is None:
+            continue
+        direct = [index[c] for c in v.children if isinstance(c, Value) and index[c] in neuron_of]
+        inner = sorted(
+            {
+                sets.find(piece_of[index[c]])
+                for c in v.children
+                if isinstance(c, Value) and piece_of[index[c]] >= 0
+            }
+        )
+        neurons = {neuron_of[p] for p in direct} | {pieces[p].neuron for p in inner}
+        joined = _DETAILED
+        if len(neurons) == 1:
+            (neuron,) = neurons
+            used = [p for piece in inner for p in pieces[piece].parameters] + direct
+            disjoint = len(used) == len(set(used))
+            finished = [
+                p
+                for p in inner
+                if pieces[p].activated or len(pieces[p].parameters) == parameter_count[neuron]
+            ]
+            if finished:
+                only = pieces[finished[0]]
+                if len(inner) == 1 and not direct and not only.activated and v.op.name in _ACTIVATION_OPS:
+                    only.activated = True
+                    joined = inner[0]
+            elif disjoint:
+                joined = inner[0] if inner else new_piece(neuron, direct)
+                for other in inner[1:]:
+                    merged = sets.union(joined, other)
+                    pieces[merged].parameters |= pieces[joined].parameters | pieces[other].parameters
+                    joined = merged
+                pieces[joined].parameters.update(direct)
+        if joined == _DETAILED and direct and len({neuron_of[p] for p in direct}) == 1:
+            joined = new_piece(neuron_of[direct[0]], direct)  # e.g. w * x in the next layer starts a piece
+        piece_of[i] = joined
+
+    # Number the boxes in order of their first member; hide parameters used only inside boxes.
+    group_number: dict[int, int] = {}
+    groups: list[_Group] = []
+    group_of = [_DETAILED] * len(order)
+    for i, piece in enumerate(piece_of):
+        if piece < 0:
+            continue
+        root = sets.find(piece)
+        if root not in group_number:
+            group_number[root] = len(groups)
+            layer, unit = pieces[root].neuron
+            groups.append(_Group("neuron", f"neuron L{layer}.N{unit}"))
+        group_of[i] = group_number[root]
+        groups[group_of[i]].members.append(i)
+    consumers: dict[int, set[int]] = {p: set() for p in neuron_of}
+    for i, v in enumerate(order):
+        for c in v.children:
+            if isinstance(c, Value) and index[c] in consumers:
+                consumers[index[c]].add(group_of[i])
+    for parameter, users in consumers.items():
+        if users and _DETAILED not in users:
+            group_of[parameter] = _HIDDEN
+            for g in sorted(users):
+                groups[g].hidden_parameters.append(parameter)
+    return _Plan(group_of, groups)
+
+
+def _layer_plan(order: Sequence[Value], index: dict[Value, int], neurons: _Plan) -> _Plan:
+    """Merge the neuron boxes of one layer that share an input or a consumer (one pass of a sample)."""
+    layer_of = [int(g.title.split(".")[0].removeprefix("neuron L")) for g in neurons.groups]
+    sets = _UnionFind()
+    for _ in neurons.groups:
+        sets.add()
+
+    def rep(i: int) -> tuple[str, int]:
+        g = neurons.group_of[i]
+        return ("group", g) if g >= 0 else ("value", i)
+
+    first_with: dict[tuple[int, str, tuple[str, int]], int] = {}
+
+    def meet(g: int, how: str, other: tuple[str, int]) -> None:
+        key = (layer_of[g], how, other)
+        if key in first_with:
+            sets.union(first_with[key], g)
+        else:
+            first_with[key] = g
+
+    for i, v in enumerate(order):
+        g_node = neurons.group_of[i]
+        for c in v.children:
+            if not isinstance(c, Value) or neurons.group_of[index[c]] == _HIDDEN:
+                continue
+            g_child = neurons.group_of[index[c]]
+            if g_node >= 0 and rep(index[c]) != ("group", g_node):
+                meet(g_node, "input", rep(index[c]))
+            if g_child >= 0 and g_child != g_node:
+                meet(g_child, "consumer", rep(i))
+    group_number: dict[int, int] = {}
+    groups: list[_Group] = []
+    neuron_count: list[set[str]] = []
+    applications: list[int] = []
+    new_group_of = [_DETAILED] * len(order)
+    for g, neuron_group in enumerate(neurons.groups):
+        root = sets.find(g)
+        if root not in group_number:
+            group_number[root] = len(groups)
+            groups.append(_Group("layer", f"layer {layer_of[g]}"))
+            neuron_count.append(set())
+            applications.append(0)
+        merged = group_number[root]
+        neuron_count[merged].add(neuron_group.title)
+        applications[merged] += 1
+        groups[merged].hidden_parameters += neuron_group.hidden_parameters
+    for i, g in enumerate(neurons.group_of):
+        new_group_of[i] = g if g < 0 else group_number[sets.find(g)]
+        if g >= 0:
+            groups[new_group_of[i]].members.append(i)
+    for merged, group in enumerate(groups):
+        group.hidden_parameters = sorted(set(group.hidden_parameters))
+        runs = applications[merged] / len(neuron_count[merged])
+        group.title += f" ({len(neuron_count[merged])} neurons" + (
+            f", {runs:g} passes)" if runs != 1 else ")"
+        )
+    return _Plan(new_group_of, groups)
+
+
+def _depth_plan(order: Sequence[Value], index: dict[Value, int], budget: int) -> _Plan:
+    """Draw the Values nearest the output and nearest the inputs; summarise the middle in depth bands.
+
+    depth = the longest path from the output (the root has depth 0); height = the longest path down to
+    a leaf (leaves have height 0). Levels are added from both ends while they fit in ``budget`` boxes
+    (an edge counts as half a box), up to ``_MAX_LEVELS_PER_END`` levels per end.
+    """
+    n = len(order)
+    depth = [0] * n
+    uses = [0] * n
+    for i in range(n - 1, -1, -1):
+        below = depth[i] + 1
+        for c in order[i].children:
+            if isinstance(c, Value):
+                j = index[c]
+                uses[j] += 1
+                if depth[j] < below:
+                    depth[j] = below
+    height = [0] * n
+    for i, v in enumerate(order):
+        if v.op is not None:
+            tallest = -1
+            for c in v.children:
+                if isinstance(c, Value) and height[index[c]] > tallest:
+                    tallest = height[index[c]]
+            height[i] = tallest + 1
+    by_depth: dict[int, list[int]] = {}
+    by_height: dict[int, list[int]] = {}
+    for i in range(n):
+        if depth[i] < _MAX_LEVELS_PER_END:
+            by_depth.setdefault(depth[i], []).append(i)
+        if height[i] < _MAX_LEVELS_PER_END:
+            by_height.setdefault(height[i], []).append(i)
+
+    band_count = 5
+    room = max(budget - band_count - 2, 0)
+    shown = [False] * n
+    spent = 0
+    levels = {"top": 0, "bottom": 0}
+    open_sides = ["top", "bottom"]
+    while open_sides:
+        for side in list(open_sides):
+            level = levels[side]
+            members = by_depth.get(level) if side == "top" else by_height.get(level)
+            if members is None or level >= _MAX_LEVELS_PER_END:
+                open_sides.remove(side)
+                continue
+            # Edges slow the layout down too: count half a box per use of a value.
+            extra = sum(_node_cost(order[i]) + uses[i] // 2 for i in members if not shown[i])
+            if spent + extra > room:
+                open_sides.remove(side)
+                continue
+            spent += extra
+            for i in members:
+                shown[i] = True
+            levels[side] += 1
+
+    group_of = [_DETAILED] * n
+    counts = Counter(depth[i] for i in range(n) if not shown[i])
+    hidden_total = sum(counts.values())
+    per_band = math.ceil(hidden_total / band_count) if hidden_total else 1
+    band_of_depth: dict[int, int] = {}
+    bands: list[list[int]] = [[]]
+    filled = 0
+    for d in sorted(counts):
+        if filled >= per_band:
+            bands.append([])
+            filled = 0
+        bands[-1].append(d)
+        band_of_depth[d] = len(bands) - 1
+        filled += counts[d]
+    groups = [
+        _Group("depth", f"depths {b[0]:,}–{b[-1]:,}" if len(b) > 1 else f"depth {b[0]:,}") for b in bands
+    ]
+    for i in range(n):
+        if not shown[i]:
+            group = group_of[i] = band_of_depth[depth[i]]
+            groups[group].members.append(i)
+    if not hidden_total:
+        groups = []
+    caption = (
+        f"the {levels['top']} levels nearest the output and the {levels['bottom']} nearest the inputs are "
+        f"drawn; {hidden_total:,} values in between are summarised by depth (distance from the output) "
+        f"in {len(groups)} boxes"
+    )
+    return _Plan(group_of, groups, caption)
+
+
+def _choose_plan(order: Sequence[Value], index: dict[Value, int], max_nodes: int, collapse: str) -> _Plan:
+    full = _Plan([_DETAILED] * len(order), [])
+    if collapse == "none" or (collapse == "auto" and _fits(order, full, max_nodes)):
+        return full
+    total = f"{len(order):,} values need more than max_nodes={max_nodes} boxes"
+    if collapse in ("auto", "neurons", "layers"):
+        neurons = _neuron_plan(order, index)
+        if neurons is not None:
+            neurons.caption = f"{total}: each pass through a neuron is one box"
+            if collapse == "neurons" or (collapse == "auto" and _fits(order, neurons, max_nodes)):
+                return neurons
+            layers = _layer_plan(order, index, neurons)
+            layers.caption = f"{total}: each pass through a layer is one box"
+            if collapse == "layers" or (collapse == "auto" and _fits(order, layers, max_nodes)):
+                return layers
+        elif collapse != "auto":
+            raise ArgumentError(
+                f"draw_graph: collapse={collapse!r} needs parameters labelled like L1.N0.w0 "
+                "(tinygrad_w.nn labels); this graph has none"
+            )
+    plan = _depth_plan(order, index, max_nodes - 1)
+    plan.caption = f"{total}: {plan.caption}"
+    return plan
+
+
+# ----------------------------------------------------------------------------------------------------
+# Expression graphs
+
+
+def _check_settings(where: str, decimals: object, rankdir: object) -> None:
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 17:
+        raise ArgumentError(f"{where}: decimals must be an int from 0 to 17, got {decimals!r}")
+    if rankdir not in _RANKDIRS:
+        raise ArgumentError(f"{where}: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
+
+
+@dataclass
+class _Marks:
+    """What the backprop step-through changes in a drawing (see tinygrad_w.stepper)."""
+
+    grads: Sequence[float | None]  # the gradient to show for each Value; None = not reached yet
+    current: int = -1  # the node whose gradient is being passed back
+    receiving: frozenset[int] = frozenset()  # the nodes receiving a share of it
+    finished: frozenset[int] = frozenset()  # the nodes whose gradient is complete
+
+
+def _legend(largest: float, decimals: int, stepping: bool) -> str:
+    """A small table explaining shapes and colours (markup in the first column, plain text in the second)."""
+
+    def swatches(palette: Sequence[str]) -> str:
+        return "".join(f'<font color="{colour}">■</font>' for colour in palette)
+
+    rows = [
+        ("box", "value: label │ data │ grad"),
+        ("ellipse", "operation (the op's symbol)"),
+        ("double border", "parameter (a leaf with a label)"),
+        ("rounded box", "input (a leaf without a label)"),
+        ("dashed grey", "constant (a plain number)"),
+        ('<font color="#b8a000">3-D box</font>', "collapsed values (counts inside)"),
+        (swatches(_BLUES), "grad > 0"),
+        (swatches(_ORANGES), "grad < 0"),
+        ("light → dark", f"|grad| ≥ 1%, 5%, 20%, 50% of the largest, {_format_number(largest, decimals)}"),
+        ("white", "grad = 0"),
+    ]
+    if stepping:
+        rows += [
+            (f'<font color="{_HIGHLIGHT}">thick red</font>', "passing its gradient back now"),
+            (f'<font color="{_HIGHLIGHT}">dashed red</font>', "receiving a share (the sum so far)"),
+            ("grad ?", "not reached yet"),
+        ]
+    cells = "".join(
+        f'<tr><td align="left">{mark}</td><td align="left">{_html(text)}</td></tr>' for mark, text in rows
+    )
+    return f'<table border="0" cellborder="0" cellspacing="0" cellpadding="1"><tr><td colspan="2"><b>legend</b></td></tr>{cells}</table>'
+
+
+def _draw_expression(
+    root: Value,
+    *,
+    where: str,
+    decimals: int,
+    max_nodes: int,
+    rankdir: str,
+    legend: bool,
+    collapse: str,
+    marks: _Marks | None = None,
+    title: str = "",
+) -> graphviz.Digraph:
+    if not isinstance(root, Value):
+        raise OperandTypeError(f"{where}: expected a Value, got {type(root).__name__} {root!r}")
+    _check_settings(where, decimals, rankdir)
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 20:
+        raise ArgumentError(f"{where}: max_nodes must be an int >= 20, got {max_nodes!r}")
+    if collapse not in _COLLAPSE_MODES:
+        raise ArgumentError(
+            f"{where}: collapse must be one of {', '.join(_COLLAPSE_MODES)}, got {collapse!r}"
+        )
+
+    order = topological_order(root)
+    index = {v: i for i, v in enumerate(order)}
+    plan = _choose_plan(order, index, max_nodes, collapse)
+    group_of = plan.group_of
+
+    def grad_of(i: int) -> float | None:
+        return order[i].grad if marks is None else marks.grads[i]
+
+    # Shades are relative to the largest |grad| in the whole graph, drawn or collapsed.
+    all_grads = [v.grad for v in order] if marks is None else [g for g in marks.grads if g is not None]
+    largest = max(map(abs, all_grads), default=0.0)
+
+    def number(x: float) -> str:
+        return _html(_format_number(x, decimals))
+
+    body = [
+        f"\tgraph [rankdir={rankdir} fontname=Helvetica fontsize=11 nodesep=0.25 ranksep=0.35"
+        f" labelloc=t labeljust=l]\n",
+        "\tnode [fontname=Helvetica fontsize=10 margin=0.04 height=0.3]\n",
+        "\tedge [arrowsize=0.6 color=gray35]\n",
+    ]
+    caption = [c for c in (title, plan.caption) if c]
+    if caption:
+        body.append(f"\tlabel=<{'<br/>'.join(_html(c) for c in caption)}>\n")
+    if legend:
+        body.append(
+            _statement("legend", _legend(largest, decimals, marks is not None), shape="note", color="gray60")
+        )
+
+    def rep(i: int) -> str:
+        return f"v{i}" if group_of[i] == _DETAILED else f"g{group_of[i]}"
+
+    # Values drawn one by one, each with its op and constants.
+    for i, v in enumerate(order):
+        if group_of[i] != _DETAILED:
+            continue
+        grad = grad_of(i)
+        cells = [f"<b>{_html(_shorten(v.label))}</b>"] if v.label else []
+        cells += [f"data {number(v.data)}", "grad ?" if grad is None else f"grad {number(grad)}"]
+        fill, font = ("white", "black") if grad is None else _grad_colours(grad, largest)
+        style = ["filled"]
+        attributes = {"shape": "box", "fillcolor": fill, "fontcolor": font}
+        if v.op is None:
+            style.append("rounded")
+            if v.label:
+                attributes["peripheries"] = "2"
+        if marks is not None and i == marks.current:
+            style.append("bold")
+            attributes |= {"color": _HIGHLIGHT, "penwidth": "3"}
+        elif marks is not None and i in marks.receiving:
+            style.append("dashed")
+            attributes |= {"color": _HIGHLIGHT, "penwidth": "2"}
+        kind = "computed by " + v.op.name if v.op is not None else "parameter" if v.label else "input"
+        attributes["style"] = ",".join(style)
+        attributes["tooltip"] = f"{v!r}\n{kind}" + (
+            "" if grad is None or marks is None else f"\nshown grad={grad!r}"
+        )
+        body.append(_statement(f"v{i}", _table([cells]), **attributes))
+        if v.op is None:
+            continue
+        inputs = ", ".join(repr(c.data if isinstance(c, Value) else c) for c in v.children)
+        body.append(
+            _statement(
+                f"o{i}", _html(v.op.symbol), shape="ellipse", style="filled", fillcolor="gray92",
+                tooltip=f"{v.op.name}({inputs}) = {v.data!r}",
+            )
+        )  # fmt: skip
+        body.append(f"\to{i} -> v{i}\n")
+        for k, child in enumerate(v.children):
+            if isinstance(child, Value):
+                j = index[child]
+                if group_of[j] == _DETAILED:
+                    body.append(f"\tv{j} -> o{i}\n")
+            else:
+                body.append(
+                    _statement(
+                        f"c{i}_{k}", number(child), shape="ellipse", style="dashed", color="gray50",
+                        fontcolor="gray30", fontsize="9", tooltip=f"constant {child!r}",
+                    )
+                )  # fmt: skip
+                body.append(f"\tc{i}_{k} -> o{i}\n")
+
+    # Boxes for collapsed groups, and edges into and out of them (counted, one per pair of ends).
+    crossing: Counter[tuple[str, str]] = Counter()
+    if plan.groups:
+        for i, v in enumerate(order):
+            target = rep(i) if group_of[i] >= 0 else f"o{i}"
+            if group_of[i] == _HIDDEN or v.op is None:
+                continue
+            for child in v.children:
+                if isinstance(child, Value):
+                    j = index[child]
+                    # an edge leaving a box, or a drawn value feeding a box
+                    leaves_box = group_of[j] >= 0 and group_of[j] != group_of[i]
+                    if leaves_box or (group_of[j] == _DETAILED and group_of[i] >= 0):
+                        crossing[(rep(j), target)] += 1
+    for g, group in enumerate(plan.groups):
+        label, attributes = _group_label(group, order, decimals)
+        body.append(_statement(f"g{g}", label, **attributes))
+    for (source, target), count in crossing.items():
+        if count == 1:
+            body.append(f"\t{source} -> {target}\n")
+        else:
+            body.append(f"\t{source} -> {target} [label={_quote(f'×{count:,}')} fontsize=9 penwidth=1.5]\n")
+    return _make_drawing("expression", body)
+
+
+def _group_label(group: _Group, order: Sequence[Value], decimals: int) -> tuple[str, dict[str, str]]:
+    """Markup and attributes of a collapsed box: what it holds and how many nodes it hides."""
+    ops = Counter(order[i].op.symbol for i in group.members if order[i].op is not None)  # type: ignore[union-attr]
+    leaves = sum(1 for i in group.members if order[i].op is None)
+    hidden = len(group.members) + len(group.hidden_parameters)
+    common = ", ".join(f"{symbol} ×{count:,}" for symbol, count in ops.most_common(4))
+    if len(ops) > 4:
+        common += ", …"
+    rows = [[f"<b>{_html(group.title)}</b>"], [f"{hidden:,} values hidden"]]
+    if common:
+        rows.append([f"ops: {_html(common)}"])
+    if leaves:
+        rows.append([f"{leaves:,} leaves"])
+    if group.hidden_parameters:
+        rows.append([f"{len(group.hidden_parameters):,} parameters inside"])
+    last = order[group.members[-1]]
+    if group.kind == "neuron":
+        activation = last.op.name if last.op is not None and last.op.name in _ACTIVATION_OPS else "linear"
+        rows.insert(1, [f"activation {activation}"])
+        rows.append(
+            [
+                f"out {_html(_format_number(last.data, decimals))} grad {_html(_format_number(last.grad, decimals))}"
+            ]
+        )
+    tooltip_lines = [group.title, f"{hidden:,} values hidden", f"ops: {common}"]
+    tooltip_lines += [repr(order[p]) for p in group.hidden_parameters[:60]]
+    if len(group.hidden_parameters) > 60:
+        tooltip_lines.append(f"... and {len(group.hidden_parameters) - 60} more parameters")
+    if group.kind == "neuron":
+        tooltip_lines.append(f"output: {last!r}")
+    attributes = {
+        "shape": "box3d",
+        "style": "filled",
+        "fillcolor": _COLLAPSED_FILL,
+        "tooltip": "\n".join(tooltip_lines),
+    }
+    return _table(rows), attributes
+
+
+def draw_graph(
+    root: Value,
+    *,
+    decimals: int = 4,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    rankdir: str = "LR",
+    legend: bool = True,
+    collapse: str = "auto",
+) -> graphviz.Digraph:
+    """Draw the expression graph that computed ``root``.
+
+    Each Value is a box ``label │ data │ grad`` (``decimals`` digits), filled blue for a positive
+    gradient and orange for a negative one, darker when ``|grad|`` is larger; each operation is an
+    ellipse with the op's symbol, and each use of an input is one edge. Parameters (leaves with a label)
+    have a double border, inputs (leaves without one) rounded corners, constants a dashed grey ellipse.
+    Tooltips in SVG output give every number in full precision.
+
+    A graph needing more than ``max_nodes`` Graphviz nodes is collapsed (``collapse="auto"``): each pass
+    through a neuron becomes one box, then each pass through a layer, and otherwise (no ``L1.N0.w0``
+    labels, or still too big) the values far from both the output and the inputs are summarised by
+    depth. The caption says which. ``collapse`` may force "none", "neurons", "layers" or "depth".
+
+    Returns a ``graphviz.Digraph``: ``.source`` is the DOT text, :func:`render` writes it to a file, and
+    Jupyter displays it inline.
+    """
+    return _draw_expression(
+        root,
+        where="draw_graph",
+        decimals=decimals,
+        max_nodes=max_nodes,
+        rankdir=rankdir,
+        legend=legend,
+        collapse=collapse,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Network diagrams
+
+
+class _NeuronLike(Protocol):
+    @property
+    def w(self) -> Sequence[Value]: ...
+    @property
+    def b(self) -> Value: ...
+    @property
+    def activation(self) -> str: ...
+
+
+class _LayerLike(Protocol):
+    @property
+    def neurons(self) -> Sequence[_NeuronLike]: ...
+
+
+class _NetworkLike(Protocol):
+    @property
+    def nin(self) -> int: ...
+    @property
+    def layers(self) -> Sequence[_LayerLike]: ...
+
+
+def draw_network(
+    model: _NetworkLike,
+    *,
+    decimals: int = 4,
+    rankdir: str = "LR",
+    edge_labels: bool | None = None,
+    input_names: Sequence[str] | None = None,
+    max_weights: int = 2000,
+) -> graphviz.Digraph:
+    """Draw an MLP: input units, then one column of units per layer, and one edge per weight.
+
+    An edge's pen width grows with ``|w|`` (relative to the largest weight) and its colour is blue for
+    w > 0 and orange for w < 0; its tooltip holds the weight's label, value and gradient in full, and
+    its label shows them rounded when ``edge_labels`` is True (default: only when there are at most 40
+    weights, so that bigger diagrams stay readable). Each unit shows its name, activation, bias and
+    the bias gradient (coloured like gradients in :func:`draw_graph`).
+
+    With more than ``max_weights`` weights each layer is drawn as one box with weight statistics.
+    """
+    _check_settings("draw_network", decimals, rankdir)
+    layers = getattr(model, "layers", None)
+    nin = getattr(model, "nin", None)
+    if not isinstance(layers, Sequence) or not isinstance(nin, int) or not layers:
+        raise OperandTypeError(
+            f"draw_network: expected a model with .nin and .layers (a tinygrad_w.nn.MLP), got {model!r}"
+        )
+    names = [f"x{k}" for k in range(nin)] if input_names is None else list(input_names)
+    if len(names) != nin:
+        raise ArgumentError(f"draw_network: {len(names)} input_names for a model with {nin} inputs")
+    weights = [w for layer in layers for neuron in layer.neurons for w in neuron.w]
+    if edge_labels is None:
+        edge_labels = len(weights) <= 40
+
+    def number(x: float) -> str:
+        return _format_number(x, decimals)
+
+    body = [
+        f"\tgraph [rankdir={rankdir} fontname=Helvetica fontsize=11 nodesep=0.15 ranksep=1.2 labelloc=t"
+        " labeljust=l splines=true]\n",
+        "\tnode [fontname=Helvetica fontsize=10 margin=0.04]\n",
+        "\tedge [arrowsize=0.5]\n",
+    ]
+    if len(weights) > max_weights:
+        return _network_summary(layers, nin, len(weights), max_weights, body, decimals)
+
+    largest_weight = max((abs(w.data) for w in weights), default=0.0) or 1.0
+    bias_grads = [abs(n.b.grad) for layer in layers for n in layer.neurons]
+    largest_bias_grad = max(bias_grads, default=0.0)
+
+    body.append(f"\tlabel=<{_html(f'{nin} inputs → ' + ' → '.join(str(len(la.neurons)) for la in layers))}"
+                f"<br/>{_html('edge width ∝ |w|; blue w > 0, orange w < 0; hover for w and ∂loss/∂w')}>\n")  # fmt: skip
+    body.append("\tsubgraph cluster_inputs {\n\tlabel=inputs style=rounded color=gray70\n")
+    for k, name in enumerate(names):
+        body.append(
+            _statement(f"in{k}", f"<b>{_html(_shorten(name))}</b>", shape="circle", tooltip=f"input {name}")
+        )
+    body.append("".join(f"\tin{k} -> in{k + 1} [style=invis]\n" for k in range(nin - 1)) + "\t}\n")
+    previous = [f"in{k}" for k in range(nin)]
+    previous_names = names
+    for layer_number, layer in enumerate(layers, start=1):
+        units = [f"n{layer_number}_{j}" for j in range(len(layer.neurons))]
+        activations = sorted({n.activation for n in layer.neurons})
+        body.append(f"\tsubgraph cluster_layer{layer_number} {{\n\tlabel={_quote(f'layer {layer_number} · ' + ', '.join(activations))}"
+                    " style=rounded color=gray70\n")  # fmt: skip
+        for j, neuron in enumerate(layer.neurons):
+            fill, font = _grad_colours(neuron.b.grad, largest_bias_grad)
+            label = _table(
+                [
+                    [f"<b>L{layer_number}.N{j}</b>"],
+                    [_html(neuron.activation)],
+                    [f"b {_html(number(neuron.b.data))}"],
+                    [f'<font color="{font}">∂b {_html(number(neuron.b.grad))}</font>'],
+                ],
+            ).replace("<td><font", f'<td bgcolor="{fill}"><font')
+            body.append(_statement(units[j], label, shape="box", style="rounded", tooltip=f"{neuron.b!r}\nactivation {neuron.activation}"))  # fmt: skip
+        body.append("".join(f"\t{a} -> {b} [style=invis]\n" for a, b in itertools.pairwise(units)) + "\t}\n")
+        for j, neuron in enumerate(layer.neurons):
+            if len(neuron.w) != len(previous):
+                raise ArgumentError(
+                    f"draw_network: neuron L{layer_number}.N{j} has {len(neuron.w)} weights but the layer before has "
+                    f"{len(previous)} units"
+                )
+            for k, w in enumerate(neuron.w):
+                colour = _POSITIVE_WEIGHT if w.data > 0 else _NEGATIVE_WEIGHT if w.data < 0 else "gray60"
+                attributes = {
+                    "color": colour,
+                    "penwidth": f"{0.3 + 3.7 * abs(w.data) / largest_weight:.2f}",
+                    "tooltip": f"{w.label or f'L{layer_number}.N{j}.w{k}'}: {previous_names[k]} → L{layer_number}.N{j}\n"
+                    f"w = {w.data!r}\ngrad = {w.grad!r}",
+                }
+                if edge_labels:
+                    attributes |= {"label": f"{number(w.data)}\n∂ {number(w.grad)}", "fontsize": "8",
+                                   "fontcolor": colour}  # fmt: skip
+                body.append(_statement(f"{previous[k]} -> {units[j]}", **attributes))
+        previous = units
+        previous_names = [f"L{layer_number}.N{j}" for j in range(len(units))]
+    return _make_drawing("network", body)
+
+
+def _network_summary(
+    layers: Sequence[_LayerLike],
+    nin: int,
+    weight_count: int,
+    max_weights: int,
+    body: list[str],
+    decimals: int,
+) -> graphviz.Digraph:
+    """One box per layer with weight and gradient statistics, for networks too big to draw weight by weight."""
+
+    def number(x: float) -> str:
+        return _html(_format_number(x, decimals))
+
+    body.append(
+        f"\tlabel=<{_html(f'{weight_count:,} weights > max_weights={max_weights:,}: one box per layer')}>\n"
+    )
+    body.append(_statement("in", f"<b>{nin} inputs</b>", shape="box", style="rounded"))
+    previous = "in"
+    for layer_number, layer in enumerate(layers, start=1):
+        w = [x for n in layer.neurons for x in n.w]
+        data = [x.data for x in w]
+        grads = [abs(x.grad) for x in w]
+        mean = sum(data) / len(data)
+        std = math.sqrt(sum((d - mean) ** 2 for d in data) / len(data))
+        rows = [
+            [f"<b>layer {layer_number}</b>: {len(layer.neurons)} units, {_html(', '.join(sorted({n.activation for n in layer.neurons})))}"],
+            [f"{len(w):,} weights: mean {number(mean)}, std {number(std)}"],
+            [f"min {number(min(data))}, max {number(max(data))}, negative {sum(d < 0 for d in data):,}"],
+            [f"largest |grad| {number(max(grads))}"],
+        ]  # fmt: skip
+        body.append(
+            _statement(
+                f"layer{layer_number}", _table(rows), shape="box3d", style="filled", fillcolor=_COLLAPSED_FILL
+            )
+        )
+        body.append(f"\t{previous} -> layer{layer_number}\n")
+        previous = f"layer{layer_number}"
+    return _make_drawing("network", body)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Writing files
+
+
+class _HasSource(Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename it over ``path``: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        # mkstemp makes the file private (0600); give it the usual permissions, or keep the old file's.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _run_dot(source: str, file_format: str, where: str) -> bytes | None:
+    """``dot -T<format>`` on the source; None when the dot program is not installed."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    try:
+        result = subprocess.run(
+            [dot, f"-T{file_format}"], input=source.encode("utf-8"), capture_output=True, timeout=600
+        )
+    except FileNotFoundError:
+        return None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(f"{where}: dot -T{file_format} failed (exit {result.returncode}): {message}")
+    return result.stdout
+
+
+def render(graph: _HasSource | str, path: str | os.PathLike[str]) -> Path:
+    """Write a drawing (anything with ``.source``, or DOT text) to ``path``, by suffix: .svg .png .pdf .dot.
+
+    The file is written atomically. When Graphviz's ``dot`` program is not installed, the DOT source is
+    written next to ``path`` (same name, suffix ``.dot``), a :class:`GraphvizMissingWarning` says how to
+    install Graphviz, and that ``.dot`` path is returned instead of raising.
+    """
+    source = graph if isinstance(graph, str) else getattr(graph, "source", None)
+    if not isinstance(source, str):
+        raise OperandTypeError(
+            f"render: expected a drawing with .source or DOT text, got {type(graph).__name__}"
+        )
+    target = Path(path)
+    file_format = target.suffix.lower().removeprefix(".")
+    if file_format not in _FORMATS:
+        raise ArgumentError(
+            f"render: cannot tell the format of {str(target)!r}; use a suffix among .{', .'.join(_FORMATS)}"
+        )
+    if file_format in ("dot", "gv"):
+        _write_atomically(target, source.encode("utf-8"))
+        return target
+    picture = _run_dot(source, file_format, f"render {target}")
+    if picture is None:
+        dot_path = target.with_suffix(".dot")
+        _write_atomically(dot_path, source.encode("utf-8"))
+        warnings.warn(
+            f"render: Graphviz's dot program was not found, so {target} was not drawn; its DOT source is in "
+            f"{dot_path}. To draw it, {_INSTALL_HINT}.",
+            GraphvizMissingWarning,
+            stacklevel=2,
+        )
+        return dot_path
+    _write_atomically(target, picture)
+    return target
+
+
+def _svg_text(graph: _HasSource, where: str) -> str | None:
+    """The SVG of a drawing as text (for pages that embed it), or None without ``dot``."""
+    picture = _run_dot(graph.source, "svg", where)
+    return None if picture is None else picture.decode("utf-8")
