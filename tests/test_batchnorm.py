@@ -74,7 +74,7 @@ def test_bad_input() -> None:
         bn([])
     for bad in (dict(num_features=0), dict(num_features=2, momentum=1.5), dict(num_features=2, eps=0.0)):
         with pytest.raises(ArgumentError):
-            BatchNorm1d(**bad)  # type: ignore[arg-type]
+            BatchNorm1d(**bad)
 
 
 def test_a_failing_forward_pass_leaves_the_running_statistics_alone() -> None:
