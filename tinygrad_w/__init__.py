@@ -42,6 +42,7 @@ __all__ = [
     "TinygradError",
     "Value",
     "__version__",
+    "batchnorm",
     "data",
     "from_torch",
     "grad",
