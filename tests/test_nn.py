@@ -400,3 +400,14 @@ def test_neurons_and_layers_on_their_own_follow_micrograd_defaults_and_take_seed
         Neuron(2, rng=5)  # type: ignore[arg-type]
     neuron.activation = "tanh"  # the activation is looked up when the neuron runs
     assert neuron([0.5, 0.5]).op is tg.engine.TANH
+
+
+def test_weight_stats_of_a_diverged_model_come_out_non_finite_instead_of_raising() -> None:
+    stats = weight_stats([1e308, 1e308, -1.0])
+    assert stats["sum"] == math.inf and stats["max"] == 1e308 and stats["negative"] == 1
+    assert math.isnan(weight_stats([math.inf, -math.inf])["sum"])
+
+
+def test_sizes_may_be_numpy_integers() -> None:
+    model = MLP(np.int64(2), np.array([3, 1]), seed=0)  # type: ignore[arg-type]
+    assert model.nin == 2 and model.nouts == [3, 1] and type(model.nouts[0]) is int
