@@ -1,6 +1,6 @@
 """tinygrad_w: a scalar autograd engine to learn from, draw and trust."""
 
-from . import data, init, losses, nn, optim, penalties, testing, train, viz
+from . import batchnorm, data, init, losses, nn, optim, penalties, testing, train, viz
 from .engine import Op, Value, grad, linear, topological_order
 from .errors import (
     ArgumentError,
