@@ -38,7 +38,9 @@ changing parameter values (training) is fine, they are read at every call.
 
 from __future__ import annotations
 
+import ctypes
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,6 +55,11 @@ Array = NDArray[np.float64]
 Rows = NDArray[np.intp]
 
 __all__ = ["BatchedLoss", "compile"]
+
+# Every node lives in one of two tables. SHARED nodes hold one number for the whole batch (parameters and
+# anything computed from parameters only, such as an L2 penalty): a column of width 1. PER_SAMPLE nodes
+# depend on the sample (inputs, label, activations): one column per sample. numpy broadcasting mixes them.
+SHARED, PER_SAMPLE, CONSTANT = "shared", "per-sample", "constant"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -82,125 +89,155 @@ class _ScatterAdd:
             grads[self.rows] += np.add.reduceat(contribution[self.order], self.starts, axis=0)
 
 
+class _Tables:
+    """The value and gradient tables of one replay: ``values[SHARED]`` is (rows, 1), ``values[PER_SAMPLE]``
+    is (rows, samples)."""
+
+    def __init__(self, shared_rows: int, sample_rows: int, samples: int) -> None:
+        self.values = {SHARED: np.empty((shared_rows, 1)), PER_SAMPLE: np.empty((sample_rows, samples))}
+        self.grads: dict[str, Array] = {}
+
+    def zero_grads(self) -> None:
+        self.grads = {kind: np.zeros_like(table) for kind, table in self.values.items()}
+
+
+def _to_table(contribution: Array, kind: str) -> Array:
+    """A shared node used by per-sample nodes gets the sum of their gradients over the batch."""
+    if kind == SHARED and contribution.shape[1] != 1:
+        summed: Array = contribution.sum(axis=1, keepdims=True)
+        return summed
+    return contribution
+
+
 class _OpStep:
     """Nodes of one op at one depth, computed together: one ``op.forward(ArrayMath, ...)`` call.
 
-    Operand k of every node in the step is either a Value (its row in the value table; ``rows[k]``) or a
-    constant (``constants[k]``, one number per node as a column, or a single float when all agree).
+    Operand k of every node in the step comes from the same place, ``kinds[k]``: a table (then ``rows[k]``
+    are the rows, one per node) or constants (``constants[k]``: a column, or one float when all agree).
     """
 
-    def __init__(self, op: Op, nodes: list[Value], row_of: dict[Value, int], needs_grad: set[Value]) -> None:
-        self.op = op
-        self.nodes = nodes
+    def __init__(
+        self, op: Op, nodes: list[Value], kinds: tuple[str, ...], out_kind: str, row_of: dict[Value, int],
+        needs_grad: set[Value],
+    ) -> None:  # fmt: skip
+        self.op, self.nodes, self.kinds, self.out_kind = op, nodes, kinds, out_kind
         self.out_rows = np.array([row_of[n] for n in nodes], dtype=np.intp)
-        self.rows: list[Rows | None] = []
+        self.rows: list[Rows] = []
         self.constants: list[Array | float] = []
         self.scatters: list[_ScatterAdd | None] = []
-        for k, first in enumerate(nodes[0].children):
+        for k, kind in enumerate(kinds):
             column = [n.children[k] for n in nodes]
-            if isinstance(first, Value):
-                rows = np.array([row_of[c] for c in column], dtype=np.intp)  # type: ignore[index]
-                self.rows.append(rows)
-                self.constants.append(0.0)
-                wants = any(c in needs_grad for c in column)
-                self.scatters.append(_ScatterAdd(rows) if wants else None)
-            else:
-                numbers = [float(c) for c in column]  # type: ignore[arg-type]
+            if kind == CONSTANT:
+                numbers = [float(c) for c in column]
                 same = all(x == numbers[0] for x in numbers)
-                self.rows.append(None)
+                self.rows.append(np.zeros(0, dtype=np.intp))
                 self.constants.append(numbers[0] if same else np.array(numbers)[:, None])
                 self.scatters.append(None)
+            else:
+                inputs = [c for c in column if isinstance(c, Value)]  # all of them: the group's key says so
+                rows = np.array([row_of[c] for c in inputs], dtype=np.intp)
+                self.rows.append(rows)
+                self.constants.append(0.0)
+                wants = any(c in needs_grad for c in inputs)
+                self.scatters.append(_ScatterAdd(rows) if wants else None)
 
-    def forward(self, values: Array) -> list[Any]:
-        args = [values[r] if r is not None else c for r, c in zip(self.rows, self.constants)]
+    def forward(self, tables: _Tables) -> list[Any]:
+        values = tables.values
+        args = [
+            c if kind == CONSTANT else values[kind][r]
+            for kind, r, c in zip(self.kinds, self.rows, self.constants)
+        ]
         out = self.op.forward(ArrayMath, *args)
         if not np.isfinite(out).all():
-            _raise_forward_error(self.op, self.nodes, args, out)
-        values[self.out_rows] = out
+            _raise_forward_error(self.op, args, out)
+        values[self.out_kind][self.out_rows] = out
         return args
 
-    def backward(self, values: Array, grads: Array, args: list[Any]) -> None:
-        upstream = grads[self.out_rows]
-        out = values[self.out_rows]
+    def backward(self, tables: _Tables, args: list[Any]) -> None:
+        upstream = tables.grads[self.out_kind][self.out_rows]
+        out = tables.values[self.out_kind][self.out_rows]
         partials = self.op.derivative(ArrayMath, out, *args)
-        for k, (scatter, partial) in enumerate(zip(self.scatters, partials)):
+        for k, (kind, scatter, partial) in enumerate(zip(self.kinds, self.scatters, partials)):
             if scatter is None:
                 continue  # a constant, or an input nothing trainable depends on
             contribution = partial * upstream  # the chain rule, for a whole stack of edges at once
             if not np.isfinite(contribution).all():
-                _raise_backward_error(self.op, self.nodes, args, out, partial, k)
-            scatter.add(grads, contribution)
+                _raise_backward_error(self.op, args, out, partial, upstream, k)
+            scatter.add(tables.grads[kind], _to_table(contribution, kind))
 
 
 class _SumStep:
     """Weighted sums computed together: node g = offset_g + Σ_t coefficient_t · value(term_t).
 
-    Each sum stands for a chain of affine nodes (``((b + p0) + p1) + ...``, ``1e-4 * (...)``) that the
-    plan collapsed; the terms of node g are ``term_rows[starts[g]:starts[g + 1]]``.
+    Each sum stands for a chain of affine nodes (``((b + p0) + p1) + ...``, ``1e-4 * (...)``) that the plan
+    collapsed. Its terms come from both tables; ``owner[t]`` is the sum that term t belongs to.
     """
 
     def __init__(
         self,
         nodes: list[Value],
+        out_kind: str,
         expansions: dict[Value, tuple[float, list[tuple[Value, float]]]],
+        kind_of: dict[Value, str],
         row_of: dict[Value, int],
         needs_grad: set[Value],
     ) -> None:
-        self.op = nodes[0].op
-        self.nodes = nodes
+        self.op, self.nodes, self.out_kind = nodes[0].op, nodes, out_kind
         self.out_rows = np.array([row_of[n] for n in nodes], dtype=np.intp)
-        term_rows: list[int] = []
-        coefficients: list[float] = []
-        starts: list[int] = []
-        offsets: list[float] = []
-        owners: list[int] = []
-        for g, node in enumerate(nodes):
-            offset, terms = expansions[node]
-            starts.append(len(term_rows))
-            offsets.append(offset)
-            for term, coefficient in terms:
-                term_rows.append(row_of[term])
-                coefficients.append(coefficient)
-                owners.append(g)
-        self.term_rows = np.array(term_rows, dtype=np.intp)
-        self.starts = np.array(starts, dtype=np.intp)
-        self.owner = np.array(owners, dtype=np.intp)  # which sum each term belongs to
-        # Skip the multiplications when they would be by 1 and the additions when they would be of 0.
-        all_ones = all(c == 1.0 for c in coefficients)
-        self.coefficients = None if all_ones else np.array(coefficients)[:, None]
+        self.parts: list[tuple[str, Rows, Rows, Array | None, _ScatterAdd | None]] = []
+        for kind in (PER_SAMPLE, SHARED):
+            rows, owners, coefficients, wants = [], [], [], False
+            for g, node in enumerate(nodes):
+                for term, coefficient in expansions[node][1]:
+                    if kind_of[term] == kind:
+                        rows.append(row_of[term])
+                        owners.append(g)
+                        coefficients.append(coefficient)
+                        wants = wants or term in needs_grad
+            if rows:
+                row_array = np.array(rows, dtype=np.intp)
+                # Skip the multiplications when they would all be by 1.
+                scale = None if all(c == 1.0 for c in coefficients) else np.array(coefficients)[:, None]
+                scatter = _ScatterAdd(row_array) if wants else None
+                self.parts.append((kind, row_array, np.array(owners, dtype=np.intp), scale, scatter))
+        offsets = [expansions[n][0] for n in nodes]
         self.offsets = None if all(x == 0.0 for x in offsets) else np.array(offsets)[:, None]
-        wants = any(t in needs_grad for n in nodes for t, _ in expansions[n][1])
-        self.scatter = _ScatterAdd(self.term_rows) if wants else None
 
-    def forward(self, values: Array) -> list[Any]:
-        terms = values[self.term_rows]
-        if self.coefficients is not None:
-            terms = terms * self.coefficients
-        out = np.add.reduceat(terms, self.starts, axis=0)
-        if self.offsets is not None:
-            out += self.offsets
+    def forward(self, tables: _Tables) -> list[Any]:
+        out: Array = np.zeros((len(self.nodes), 1)) if self.offsets is None else self.offsets.copy()
+        for kind, rows, owners, scale, _ in self.parts:
+            terms = tables.values[kind][rows]
+            if scale is not None:
+                terms = terms * scale
+            if kind == PER_SAMPLE:  # every per-sample sum has per-sample terms: no empty segment
+                out = out + np.add.reduceat(
+                    terms, np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]), axis=0
+                )
+            else:
+                out = out + np.bincount(owners, weights=terms[:, 0], minlength=len(self.nodes))[:, None]
         if not np.isfinite(out).all():
-            bad = int(np.argwhere(~np.isfinite(out))[0][0])
             assert self.op is not None
             raise OperationOverflowError(
-                f"batched replay: {self.op.name} gave a non-finite result in a sum for node {bad}",
+                f"batched replay: {self.op.name}: a sum of {self.op.name} nodes is not a finite float",
                 self.op.name,
             )
-        values[self.out_rows] = out
+        tables.values[self.out_kind][self.out_rows] = out
         return []
 
-    def backward(self, values: Array, grads: Array, args: list[Any]) -> None:
-        if self.scatter is None:
-            return
-        contribution = grads[self.out_rows][self.owner]  # each term receives its sum's gradient...
-        if self.coefficients is not None:
-            contribution = contribution * self.coefficients  # ... times its coefficient
-        self.scatter.add(grads, contribution)
+    def backward(self, tables: _Tables, args: list[Any]) -> None:
+        upstream = tables.grads[self.out_kind][self.out_rows]
+        for kind, _, owners, scale, scatter in self.parts:
+            if scatter is None:
+                continue
+            contribution = _to_table(upstream, kind)[owners]  # each term receives its sum's gradient...
+            if scale is not None:
+                contribution = contribution * scale  # ... times its coefficient
+            scatter.add(tables.grads[kind], contribution)
 
 
 def _first_bad(array: Array) -> tuple[int, int]:
     """(node index in the step, sample index) of the first non-finite entry."""
-    g, i = np.argwhere(~np.isfinite(np.broadcast_to(array, np.shape(array))))[0][:2]
+    g, i = np.argwhere(~np.isfinite(np.atleast_2d(array)))[0][:2]
     return int(g), int(i)
 
 
@@ -209,15 +246,15 @@ def _scalar_args(args: Sequence[Any], g: int, i: int) -> list[float]:
     picked = []
     for a in args:
         if isinstance(a, np.ndarray):
-            picked.append(float(a[g, i] if a.shape[1] > 1 else a[g, 0]))
+            picked.append(float(a[g, i if a.shape[1] > 1 else 0]))
         else:
             picked.append(float(a))
     return picked
 
 
-def _raise_forward_error(op: Op, nodes: list[Value], args: list[Any], out: Array) -> None:
-    """Name the op and the offending sample; the scalar engine's own message when it has one."""
-    g, i = _first_bad(np.atleast_2d(out))
+def _raise_forward_error(op: Op, args: list[Any], out: Array) -> None:
+    """Name the op and the offending sample, with the scalar engine's own message when it has one."""
+    g, i = _first_bad(out)
     scalars = _scalar_args(args, g, i)
     where = f"batched replay, sample {i}: "
     try:
@@ -231,18 +268,18 @@ def _raise_forward_error(op: Op, nodes: list[Value], args: list[Any], out: Array
     )
 
 
-def _raise_backward_error(
-    op: Op, nodes: list[Value], args: list[Any], out: Array, partial: Any, k: int
-) -> None:
-    g, i = _first_bad(np.atleast_2d(np.asarray(partial) * np.ones_like(out)))
+def _raise_backward_error(op: Op, args: list[Any], out: Array, partial: Any, upstream: Array, k: int) -> None:
+    g, i = _first_bad(partial * upstream)
     scalars = _scalar_args(args, g, i)
     where = f"batched replay, sample {i}: derivative of "
     try:
-        op.derivative(FloatMath, float(out[g, i]), *scalars)
+        op.derivative(FloatMath, float(out[g, i if out.shape[1] > 1 else 0]), *scalars)
     except (ArithmeticError, ValueError) as exc:
         raise _operation_error(op, scalars, exc, during=where) from None
     raise OperationOverflowError(
-        f"{where}{op.name}{tuple(scalars)}: the partial for input {k} is not finite", op.name, tuple(scalars)
+        f"{where}{op.name}{tuple(scalars)}: the gradient through input {k} is not a finite float",
+        op.name,
+        tuple(scalars),
     )
 
 
@@ -262,7 +299,7 @@ def _affine_coefficients(node: Value) -> list[float] | None:
     try:
         with np.errstate(all="ignore"):
             partials = node.op.derivative(ArrayMath, np.array([node.data]), *args)
-    except Exception:
+    except Exception:  # a rule that does not take arrays this way is simply not collapsed
         return None
     coefficients = []
     for child, partial in zip(node.children, partials):
@@ -282,6 +319,25 @@ def _affine_offset(node: Value) -> float | None:
     except (ArithmeticError, ValueError, TypeError):
         return None
     return offset if math.isfinite(offset) else None
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to keep freed memory instead of returning it to the OS after every numpy temporary.
+
+    A replay allocates and frees the same few hundred kilobytes of temporaries at every step; by default
+    glibc gives them back to the OS each time and the next step pays page faults for them (about 5x
+    slower). Same as running with MALLOC_TRIM_THRESHOLD_=64MB; does nothing on other C libraries.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_trim_threshold, 64 << 20)
+    mallopt(m_mmap_threshold, 32 << 20)
 
 
 class BatchedLoss:
@@ -322,8 +378,8 @@ class BatchedLoss:
         sample_root = sample_loss(self.inputs, self.target)
         if not isinstance(sample_root, Value):
             raise OperandTypeError(f"batched.compile: sample_loss must return a Value, got {sample_root!r}")
-        penalty_root: Value | None = None
         self._penalty_constant = 0.0
+        penalty_root: Value | None = None
         if penalty is not None:
             result = penalty()
             if isinstance(result, Value):
@@ -334,23 +390,28 @@ class BatchedLoss:
             sample_root if penalty is None else sample_root + (penalty_root or self._penalty_constant)
         )
         self.sample_root, self.penalty_root = sample_root, penalty_root
-        self._plan([sample_root] if penalty_root is None else [sample_root, penalty_root])
+        self._plan(sample_root, penalty_root)
+        _keep_freed_memory()
 
-    def _plan(self, roots: list[Value]) -> None:
+    def _plan(self, sample_root: Value, penalty_root: Value | None) -> None:
         """Sort the traced graph into steps (see the module docstring)."""
+        roots = [sample_root] if penalty_root is None else [sample_root, penalty_root]
         order = topological_order(*roots)
-        # Dict keys here are Values by identity; only used for lookups, never for output order.
+        # Dicts and sets here are keyed by Value identity; only for lookups, never for output order.
         consumers: dict[Value, int] = {}
         for node in order:
             for child in node.children:
                 if isinstance(child, Value):
                     consumers[child] = consumers.get(child, 0) + 1
 
+        def is_leaf(node: Value) -> bool:  # a node with only constant inputs is a constant leaf
+            return node.op is None or not any(isinstance(c, Value) for c in node.children)
+
         # Collapse chains of affine nodes into weighted sums of the nodes that feed them.
         expansions: dict[Value, tuple[float, list[tuple[Value, float]]]] = {}
         absorbed: set[Value] = set()
         for node in order:
-            if node.op is None or not any(isinstance(c, Value) for c in node.children):
+            if is_leaf(node):
                 continue
             coefficients = _affine_coefficients(node)
             offset = _affine_offset(node) if coefficients is not None else None
@@ -368,48 +429,63 @@ class BatchedLoss:
                     terms.append((child, coefficient))
             expansions[node] = (offset, terms)
 
-        # Rows of the value table: leaves first (parameters, inputs, other leaves), then computed nodes.
-        param_set = set(self.params)
-        input_set = {*self.inputs, self.target}
-        leaves = [n for n in order if n.op is None or not any(isinstance(c, Value) for c in n.children)]
-        computed = [n for n in order if n not in absorbed and n.op is not None and n not in leaves]
-        row_of = {node: row for row, node in enumerate([*leaves, *computed])}
-        self.n_rows = len(row_of)
+        # Which table each node lives in, and its row there.
+        samples = {*self.inputs, self.target}
+        kind_of: dict[Value, str] = {}
+        leaves = [n for n in order if is_leaf(n)]
+        computed = [n for n in order if n not in absorbed and not is_leaf(n)]
+
+        def inputs_of(node: Value) -> list[Value]:
+            if node in expansions:
+                return [t for t, _ in expansions[node][1]]
+            return [c for c in node.children if isinstance(c, Value)]
+
+        for node in leaves:
+            kind_of[node] = PER_SAMPLE if node in samples else SHARED
+        for node in computed:
+            kind_of[node] = PER_SAMPLE if any(kind_of[i] == PER_SAMPLE for i in inputs_of(node)) else SHARED
+        if penalty_root is not None and kind_of[penalty_root] == PER_SAMPLE:
+            raise ShapeError(
+                "batched.compile: the penalty depends on the sample; put that term in sample_loss"
+            )
+        counts = {SHARED: 0, PER_SAMPLE: 0}
+        row_of: dict[Value, int] = {}
+        for node in [*leaves, *computed]:
+            row_of[node] = counts[kind_of[node]]
+            counts[kind_of[node]] += 1
+        self._shape = counts
         self._param_rows = np.array([row_of.get(p, -1) for p in self.params], dtype=np.intp)
         self._param_used = self._param_rows >= 0  # a parameter the loss does not use has no row
-        self._input_rows = np.array([row_of.get(x, -1) for x in self.inputs], dtype=np.intp)
-        self._target_row = row_of.get(self.target, -1)
-        # Leaves that are neither parameters nor inputs (a Value(2.0) made inside the loss, a frozen
-        # weight): constants, read at every call like the parameters.
-        self._other_leaves = [n for n in leaves if n not in param_set and n not in input_set]
+        self._input_rows = [row_of.get(x, -1) for x in [*self.inputs, self.target]]
+        # Shared leaves that are not parameters (a Value(2.0) made inside the loss, a frozen weight) are
+        # read at every call, like the parameters.
+        param_set = set(self.params)
+        self._other_leaves = [n for n in leaves if kind_of[n] == SHARED and n not in param_set]
         self._other_rows = np.array([row_of[n] for n in self._other_leaves], dtype=np.intp)
-        self._root_rows = [row_of[r] for r in roots]
+        self._roots = [(kind_of[r], row_of[r]) for r in roots]
 
-        needs_grad: set[Value] = set(p for p in self.params if p in row_of)
+        needs_grad: set[Value] = {p for p in self.params if p in row_of}
         for node in computed:
-            kids = expansions[node][1] if node in expansions else node.children
-            if any((k[0] if isinstance(k, tuple) else k) in needs_grad for k in kids):
+            if any(i in needs_grad for i in inputs_of(node)):
                 needs_grad.add(node)
 
         # Group computed nodes by depth and kind; nodes in one group never depend on each other.
         depth: dict[Value, int] = dict.fromkeys(leaves, 0)
         groups: dict[tuple[Any, ...], list[Value]] = {}
         for node in computed:
+            depth[node] = 1 + max(depth[i] for i in inputs_of(node))
             if node in expansions:
-                inputs = [t for t, _ in expansions[node][1]]
-                key: tuple[Any, ...] = ("sum",)
+                key: tuple[Any, ...] = ("sum", kind_of[node])
             else:
-                inputs = [c for c in node.children if isinstance(c, Value)]
-                mask = tuple(isinstance(c, Value) for c in node.children)
-                key = ("op", node.op, mask)
-            depth[node] = 1 + max(depth[i] for i in inputs)
+                kinds = tuple(kind_of[c] if isinstance(c, Value) else CONSTANT for c in node.children)
+                key = ("op", kind_of[node], node.op, kinds)
             groups.setdefault((depth[node], *key), []).append(node)
         self._steps: list[_OpStep | _SumStep] = []
-        for key, nodes in sorted(groups.items(), key=lambda item: item[0][0]):  # stable: first use first
+        for key, nodes in sorted(groups.items(), key=lambda item: item[0][0]):  # stable: first seen first
             if key[1] == "sum":
-                self._steps.append(_SumStep(nodes, expansions, row_of, needs_grad))
+                self._steps.append(_SumStep(nodes, key[2], expansions, kind_of, row_of, needs_grad))
             else:
-                self._steps.append(_OpStep(key[2], nodes, row_of, needs_grad))
+                self._steps.append(_OpStep(key[3], nodes, key[4], key[2], row_of, needs_grad))
         self.steps = len(self._steps)
 
     def _check_batch(self, X: Any, y: Any) -> tuple[Array, Array]:
@@ -426,27 +502,25 @@ class BatchedLoss:
                 raise NonFiniteError(f"batched: {name} contains NaN or infinity")
         return X, y
 
-    def _forward(self, X: Array, y: Array) -> tuple[float, Array, list[list[Any]]]:
+    def _forward(self, X: Array, y: Array) -> tuple[float, _Tables, list[list[Any]]]:
         n = X.shape[0]
-        values = np.empty((self.n_rows, n))
+        tables = _Tables(self._shape[SHARED], self._shape[PER_SAMPLE], n)
+        shared, per_sample = tables.values[SHARED], tables.values[PER_SAMPLE]
         params = np.array([p.data for p in self.params])
-        values[self._param_rows[self._param_used]] = params[self._param_used, None]
-        for k, row in enumerate(self._input_rows):
+        shared[self._param_rows[self._param_used], 0] = params[self._param_used]
+        shared[self._other_rows, 0] = [leaf.data for leaf in self._other_leaves]
+        for column, row in zip([*X.T, y], self._input_rows):
             if row >= 0:
-                values[row] = X[:, k]
-        if self._target_row >= 0:
-            values[self._target_row] = y
-        for row, leaf in zip(self._other_rows, self._other_leaves):
-            values[row] = leaf.data
-        saved = [step.forward(values) for step in self._steps]
-        sample = values[self._root_rows[0]]
-        total = float(sample.sum())
-        if self.reduction == "mean":
-            total /= n
-        if len(self._root_rows) > 1:
-            total += float(values[self._root_rows[1], 0])
-        total += self._penalty_constant
-        return total, values, saved
+                per_sample[row] = column
+        saved = [step.forward(tables) for step in self._steps]
+        total = self._penalty_constant
+        for (kind, row), reduction in zip(self._roots, (self.reduction, "once")):
+            values = tables.values[kind][row]
+            if kind == PER_SAMPLE:
+                total += float(values.sum()) / (n if reduction == "mean" else 1)
+            else:  # the same number for every sample: its mean is itself, its sum n times it
+                total += float(values[0]) * (n if reduction == "sum" else 1)
+        return total, tables, saved
 
     def loss(self, X: Any, y: Any) -> float:
         """The total loss on the batch (forward only; no gradient is touched)."""
@@ -463,22 +537,20 @@ class BatchedLoss:
         X, y = self._check_batch(X, y)
         n = X.shape[0]
         with np.errstate(all="ignore"):
-            total, values, saved = self._forward(X, y)
-            grads = np.zeros_like(values)
-            # Seed: ∂total/∂sample_loss_i is 1/n for the mean (1 for a sum); the penalty's row holds the
-            # same number in every column, so giving each column 1/n sums to exactly one penalty.
-            grads[self._root_rows[0]] += 1.0 / n if self.reduction == "mean" else 1.0
-            if len(self._root_rows) > 1:
-                grads[self._root_rows[1]] += 1.0 / n
+            total, tables, saved = self._forward(X, y)
+            tables.zero_grads()
+            # Seed with ∂total/∂root: 1/n per sample for a mean, 1 for a sum; a shared root counts n times
+            # in a sum and once otherwise (the penalty).
+            for (kind, row), reduction in zip(self._roots, (self.reduction, "once")):
+                if kind == PER_SAMPLE:
+                    tables.grads[kind][row] += 1.0 / n if reduction == "mean" else 1.0
+                else:
+                    tables.grads[kind][row] += n if reduction == "sum" else 1.0
             for step, args in zip(reversed(self._steps), reversed(saved)):
-                step.backward(values, grads, args)
-            param_grads = grads[self._param_rows].sum(axis=1)  # row -1 is never read: masked below
-        if not np.isfinite(param_grads).all():
-            raise OperationOverflowError(
-                "batched: a parameter gradient is not finite (summed over the batch)"
-            )
-        for p, row, g in zip(self.params, self._param_rows, param_grads.tolist()):
-            if row >= 0:
+                step.backward(tables, args)
+            param_grads = tables.grads[SHARED][self._param_rows, 0]  # row -1 is never used: masked below
+        for p, used, g in zip(self.params, self._param_used.tolist(), param_grads.tolist()):
+            if used:
                 p.grad += g
         return total
 
@@ -496,7 +568,7 @@ def compile(
 
     ``sample_loss`` receives the features of one sample as a list of Values and its label as a Value and
     returns that sample's loss; ``x_example``/``y_example`` give the numbers used while tracing (any valid
-    sample). The total is ``mean`` (or ``sum``) of the sample losses plus ``penalty()``, which is
-    evaluated once per batch. ``params`` are the Values that get gradients.
+    sample). The total is the ``mean`` (or ``sum``) of the sample losses plus ``penalty()``, evaluated
+    once per batch. ``params`` are the Values that get gradients.
     """
     return BatchedLoss(sample_loss, params, x_example, y_example, penalty, reduction)
