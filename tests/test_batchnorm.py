@@ -219,3 +219,11 @@ def test_fit_trains_a_batchnorm_network_on_minibatches() -> None:
     model.eval()  # evaluation: one sample at a time, with the running statistics
     correct = sum((model([x])[0].data > 0) == (label > 0) for x, label in zip(X, y))
     assert correct / len(X) >= 0.75
+
+
+def test_fit_never_gives_batch_norm_a_batch_of_one() -> None:
+    X, y = data.moons(17, noise=0.1, seed=1)
+    model = small_bn_network()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    fit(model, X, y, optimizer=optimizer, epochs=2, batch_size=8, progress=False)  # 8 + 9, not 8 + 8 + 1
+    assert optimizer.step_count == 4

@@ -411,7 +411,8 @@ def fit(
         callback: ``callback(epoch, history)`` after each epoch is recorded; returning True stops early.
 
     A model with ``model.batchwise = True`` (such as :class:`tinygrad_w.batchnorm.Sequential`) is called
-    once per minibatch on the list of its samples and returns one output per sample.
+    once per minibatch on the list of its samples and returns one output per sample; a last minibatch
+    of a single sample joins the one before (batch norm needs two samples to estimate a variance).
 
     Raises:
         ShapeError / NonFiniteError / OperandTypeError: bad X or y, naming the sample.
@@ -475,6 +476,8 @@ def fit(
             scores: list[Any] = []
             seen_labels: list[Any] = []
             batches = [order[start : start + batch] for start in range(0, n, batch)]
+            if batchwise and len(batches) > 1 and len(batches[-1]) == 1:
+                batches[-2] += batches.pop()  # batch norm cannot estimate a variance from one sample
             for number, indices in enumerate(batches, start=1):
                 inputs = [X_rows[i] for i in indices]
                 targets = [labels[i] for i in indices]
