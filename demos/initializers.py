@@ -1,0 +1,193 @@
+"""Weight initializers compared on a deep tanh network and a deep relu network.
+
+A neuron adds up fan_in products w·x. If the weights have variance σ² and the inputs variance v, the sum
+has variance fan_in·σ²·v, so the scale of the starting weights decides whether signals (and, going back,
+gradients) keep their size through many layers, shrink to nothing or blow up. The schemes:
+
+==========  ======================  =====================================================
+scheme      weights                 idea
+==========  ======================  =====================================================
+zeros       0                       every unit the same: nothing to tell them apart
+uniform     U[-1, 1]                micrograd's; ignores the layer's size
+Xavier      U[±√(6/(nin+nout))]     variance 2/(nin+nout): keeps tanh/linear layers steady
+He          U[±√(6/nin)]            variance 2/nin: makes up for relu zeroing half its inputs
+LeCun       U[±√(3/nin)]            variance 1/nin
+==========  ======================  =====================================================
+
+Measured at initialization: the largest |w| of each layer against the formula's bound, the spread (standard
+deviation) of each layer's activations over a batch, and each layer's gradient norm. Then each network is
+trained and the loss curves are compared.
+
+    python demos/initializers.py [--quick] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+
+from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
+
+from tinygrad_w import Value, data, losses, nn, optim, train
+
+NAME = "initializers"
+SEED = 0
+SCHEMES = ["zeros", "uniform", "xavier_uniform", "he_uniform", "lecun_uniform"]
+
+
+def formula_bound(scheme: str, nin: int, nout: int) -> float:
+    """The bound a of U[-a, a], from the published formula (computed here, independently of the library)."""
+    return {
+        "zeros": 0.0,
+        "uniform": 1.0,
+        "xavier_uniform": math.sqrt(6.0 / (nin + nout)),
+        "he_uniform": math.sqrt(6.0 / nin),
+        "lecun_uniform": math.sqrt(3.0 / nin),
+    }[scheme]
+
+
+def make_model(depth: int, width: int, activation: str, scheme: str) -> nn.MLP:
+    return nn.MLP(2, [width] * (depth - 1) + [1], activation=activation, init=scheme, seed=SEED, fused=True)
+
+
+def activation_spread(model: nn.MLP, rows: list[list[float]]) -> list[float]:
+    """Standard deviation of each layer's outputs over the batch and the layer's units (hidden layers)."""
+    spreads = []
+    layer_inputs: list[list[Value | float]] = [list(row) for row in rows]
+    for layer in model.layers[:-1]:
+        layer_inputs = [layer(x) for x in layer_inputs]
+        spreads.append(statistics.pstdev(float(v.data) for x in layer_inputs for v in x))
+    return spreads
+
+
+def layer_grad_norms(model: nn.MLP, rows: list[list[float]], labels: list[int]) -> list[float]:
+    """‖∂loss/∂W_l‖ for each layer at initialization (hinge loss on the batch)."""
+    loss = losses.hinge([model(row) for row in rows], labels)
+    model.zero_grad()
+    loss.backward()
+    return [math.sqrt(sum(w.grad**2 for w in layer.weights())) for layer in model.layers]
+
+
+def main() -> int:
+    args = parse_args(NAME, "zeros, uniform, Xavier, He and LeCun initialization on deep tanh and relu nets")
+    depth, width, samples, epochs = (6, 8, 24, 8) if args.quick else (8, 32, 100, 60)
+    lr = 0.05
+    rows, labels = data.moons(samples, noise=0.1, seed=SEED)
+
+    # 1. The bounds: formula against the largest |w| actually drawn (one relu net per scheme; the weights
+    #    do not depend on the activation).
+    bound_rows = []
+    for scheme in SCHEMES:
+        model = make_model(depth, width, "relu", scheme)
+        for i, layer in enumerate(model.layers):
+            if i not in (0, 1, depth - 1):
+                continue  # the middle layers all have the same fans as layer 1
+            largest = max(abs(w.data) for w in layer.weights())
+            bound = formula_bound(scheme, layer.nin, layer.nout)
+            bound_rows.append([scheme, f"L{i + 1}", layer.nin, layer.nout, bound, largest, largest <= bound])
+    print_table(
+        ["init", "layer", "nin", "nout", "formula bound a", "measured max|w|", "max|w| <= a"],
+        bound_rows,
+        title="initial weight bounds: U[-a, a]",
+    )
+
+    # 2. Spread of activations and gradient norms per layer at initialization.
+    at_init: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for activation in ("tanh", "relu"):
+        at_init[activation] = {}
+        for scheme in SCHEMES:
+            model = make_model(depth, width, activation, scheme)
+            at_init[activation][scheme] = {
+                "activation_std": activation_spread(model, rows),
+                "grad_norm": layer_grad_norms(model, rows, labels),
+            }
+        hidden = depth - 1
+        print_table(
+            ["layer", *SCHEMES],
+            [
+                [f"L{i + 1}", *(at_init[activation][s]["activation_std"][i] for s in SCHEMES)]
+                for i in range(hidden)
+            ],
+            title=f"{activation}, {depth} layers of width {width}: std of each hidden layer's activations at init",
+        )
+        print_table(
+            ["layer", *SCHEMES],
+            [[f"L{i + 1}", *(at_init[activation][s]["grad_norm"][i] for s in SCHEMES)] for i in range(depth)],
+            title=f"{activation}: gradient norm ‖∂loss/∂W‖ per layer at init",
+        )
+
+    # 3. Training: loss curves.
+    curves: dict[str, dict[str, list[float]]] = {}
+    final_rows = []
+    for activation in ("tanh", "relu"):
+        curves[activation] = {}
+        for scheme in SCHEMES:
+            model = make_model(depth, width, activation, scheme)
+            history = train.fit(
+                model,
+                rows,
+                labels,
+                loss="hinge",
+                optimizer=optim.SGD(model.parameters(), lr=lr),
+                epochs=epochs,
+                seed=SEED,
+                progress=False,
+            )
+            curves[activation][scheme] = list(history.loss)
+            final_rows.append([activation, scheme, history.loss[0], history.loss[-1], history.accuracy[-1]])
+    print_table(
+        ["activation", "init", "first loss", "last loss", "accuracy"],
+        final_rows,
+        title=f"training: {epochs} epochs of full-batch SGD, lr {lr}, {samples} moons samples",
+    )
+    for activation in ("tanh", "relu"):
+        best = min(SCHEMES, key=lambda s: curves[activation][s][-1])
+        print(f"{activation}: lowest final loss with {best} ({curves[activation][best][-1]:.4f})")
+
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    for row, activation in enumerate(("tanh", "relu")):
+        ax_std, ax_grad, ax_loss = axes[row]
+        for scheme in SCHEMES:
+            stats = at_init[activation][scheme]
+            ax_std.plot(range(1, depth), stats["activation_std"], marker="o", label=scheme)
+            grads = [max(g, 1e-30) for g in stats["grad_norm"]]
+            ax_grad.semilogy(range(1, depth + 1), grads, marker="o", label=scheme)
+            ax_loss.plot(curves[activation][scheme], label=scheme)
+        ax_std.set_title(f"{activation}: activation std per layer (init)")
+        ax_std.set_xlabel("layer")
+        ax_grad.set_title(f"{activation}: gradient norm per layer (init)")
+        ax_grad.set_xlabel("layer")
+        ax_loss.set_title(f"{activation}: training loss")
+        ax_loss.set_xlabel("epoch")
+        ax_loss.legend(fontsize=8)
+    save_figure(fig, args.out / "initializers.png")
+
+    write_csv(
+        args.out / "bounds.csv",
+        ["init", "layer", "nin", "nout", "formula_bound", "measured_max_abs_w", "within"],
+        bound_rows,
+    )
+    write_json(
+        args.out / "results.json",
+        {
+            "depth": depth,
+            "width": width,
+            "bounds": [
+                dict(zip(["init", "layer", "nin", "nout", "bound", "max_abs_w", "within"], r))
+                for r in bound_rows
+            ],
+            "at_init": at_init,
+            "loss_curves": curves,
+            "final": [
+                dict(zip(["activation", "init", "first_loss", "last_loss", "accuracy"], r))
+                for r in final_rows
+            ],
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

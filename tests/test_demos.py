@@ -1,0 +1,215 @@
+"""Run every demo in --quick mode and check what it claims against the numbers it saved.
+
+Each demo runs once, in a subprocess, writing to a temporary folder; the tests then read its printed table,
+its figures and its results.json. The claims checked are the demos' headline effects (zero init keeps
+hidden units identical, L1 makes weights sparse, ...), computed from what the run measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMOS = ROOT / "demos"
+
+# demo -> the figures (and other files) it must write
+EXPECTED_FILES: dict[str, list[str]] = {
+    "moons": ["decision_boundary.png", "loss_curve.png", "network.dot", "curves.csv"],
+    "zero_init_symmetry": ["symmetry.png", "unit_weights.csv"],
+    "initializers": ["initializers.png", "bounds.csv"],
+    "l1_vs_l2": ["l1_vs_l2.png", "histograms.png", "summary.csv"],
+    "weight_sums": ["weight_sums.png", "weight_sums.csv"],
+    "negative_weights": ["negative_weights.png", "activations.csv"],
+    "vanishing_gradients": ["gradient_norms.png", "gradient_norms.csv"],
+    "learning_rate": ["learning_rates.png", "schedulers.png", "curves.csv"],
+    "weights_over_epochs": ["weights_over_epochs.png", "weights_over_epochs.csv"],
+}
+
+
+class DemoRun:
+    def __init__(self, name: str, out: Path, completed: subprocess.CompletedProcess[str]) -> None:
+        self.name = name
+        self.out = out
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+        self.returncode = completed.returncode
+
+    def results(self) -> Any:
+        return json.loads((self.out / "results.json").read_text(encoding="utf-8"))
+
+
+def run_demo(name: str, out: Path, hash_seed: str = "0") -> DemoRun:
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": hash_seed}
+    completed = subprocess.run(
+        [sys.executable, str(DEMOS / f"{name}.py"), "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    return DemoRun(name, out, completed)
+
+
+_RUNS: dict[str, DemoRun] = {}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demos")
+
+
+def quick_run(name: str, base: Path) -> DemoRun:
+    """Each demo runs once per test session; later tests reuse the run."""
+    if name not in _RUNS:
+        _RUNS[name] = run_demo(name, base / name)
+    run = _RUNS[name]
+    assert run.returncode == 0, f"demos/{name}.py --quick failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
+    return run
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FILES))
+def test_demo_runs_prints_a_table_and_writes_its_files(name: str, demo_dir: Path) -> None:
+    run = quick_run(name, demo_dir)
+    lines = run.stdout.splitlines()
+    # print_table underlines the header with dashes: a table was printed.
+    assert any(line.strip() and set(line.replace(" ", "")) == {"-"} for line in lines), run.stdout[-2000:]
+    for filename in [*EXPECTED_FILES[name], "results.json"]:
+        path = run.out / filename
+        assert path.is_file(), f"{name} did not write {filename}"
+        assert path.stat().st_size > 0, f"{name} wrote an empty {filename}"
+        if filename.endswith(".png"):
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p.name for p in run.out.iterdir() if p.name.startswith(".")], (
+        "a temporary file was left behind"
+    )
+
+
+def test_demo_list_matches_the_demos_folder() -> None:
+    on_disk = {p.stem for p in DEMOS.glob("*.py") if not p.stem.startswith("_")}
+    assert set(EXPECTED_FILES) <= on_disk
+
+
+def test_moons_draws_the_trained_network(demo_dir: Path, dot_binary: str) -> None:
+    run = quick_run("moons", demo_dir)
+    assert "digraph" in (run.out / "network.dot").read_text(encoding="utf-8")
+    assert (run.out / "network.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_moons_loss_decreases(demo_dir: Path) -> None:
+    results = quick_run("moons", demo_dir).results()
+    assert results["final_loss"] < results["first_loss"]
+    assert results["final_accuracy"] > 0.5
+    assert results["time_per_step_ms"] > 0
+
+
+def test_zero_and_constant_init_keep_hidden_units_identical(demo_dir: Path) -> None:
+    results = quick_run("zero_init_symmetry", demo_dir).results()["runs"]
+    for name in ("zeros", "constant(0.5)"):
+        # every epoch, the largest difference between two hidden units' weights is exactly 0
+        assert max(results[name]["max_unit_difference"]) == 0.0, name
+    assert min(results["uniform(-1, 1)"]["max_unit_difference"]) > 0.0
+    assert results["uniform(-1, 1)"]["accuracy"] >= results["constant(0.5)"]["accuracy"]
+
+
+def test_initial_weights_stay_within_the_formula_bounds(demo_dir: Path) -> None:
+    results = quick_run("initializers", demo_dir).results()
+    for row in results["bounds"]:
+        assert row["max_abs_w"] <= row["bound"] + 1e-12, row
+        assert row["within"] is True
+    # zero init: every unit outputs 0 (tanh(0) = relu(0) = 0), so every weight gradient is 0
+    for activation in ("tanh", "relu"):
+        assert all(g == 0.0 for g in results["at_init"][activation]["zeros"]["grad_norm"])
+
+
+def test_l1_makes_more_weights_near_zero_than_no_penalty(demo_dir: Path) -> None:
+    rows = quick_run("l1_vs_l2", demo_dir).results()["runs"]
+    baseline = next(r for r in rows if r["lam"] == 0.0)
+    strongest_l1 = max((r for r in rows if r["penalty"] == "l1"), key=lambda r: r["lam"])
+    strongest_l2 = max((r for r in rows if r["penalty"] == "l2"), key=lambda r: r["lam"])
+    assert strongest_l1["near_zero"] > baseline["near_zero"]
+    assert strongest_l1["abs_sum"] < baseline["abs_sum"]
+    assert strongest_l2["sq_sum"] < baseline["sq_sum"]
+
+
+def test_weight_sums_are_consistent(demo_dir: Path) -> None:
+    results = quick_run("weight_sums", demo_dir).results()
+    rows = results["per_epoch"]
+    assert len(rows) == results["epochs"] + 1  # the initial weights, then every epoch
+    for row in rows:
+        assert row["abs_sum"] >= abs(row["sum"]) - 1e-12
+        assert row["sq_sum"] >= 0.0
+    assert rows[0] != rows[-1]  # training moved the weights
+
+
+def test_negative_weights_textbook_values_and_sign_constraints(demo_dir: Path) -> None:
+    results = quick_run("negative_weights", demo_dir).results()
+    for check in results["quoted_checks"]:
+        assert check["agrees"], check
+        assert math.isclose(check["measured"], check["quoted"], abs_tol=5e-5)
+    training = results["training"]
+    assert all(share == 0.0 for share in training["all positive"]["negative_after"])
+    assert all(share == 1.0 or share > 0.99 for share in training["all negative"]["negative_after"])
+
+
+def test_sigmoid_gradients_vanish_faster_than_relu_he(demo_dir: Path) -> None:
+    results = quick_run("vanishing_gradients", demo_dir).results()
+    ratios = results["first_over_last"]
+    assert ratios["sigmoid + Xavier"] < ratios["relu + He"]
+    clipped = next(v for k, v in results["clipping"].items() if k.startswith("clip"))
+    assert clipped["failure"] == ""
+    assert all(math.isfinite(x) for x in clipped["losses"])
+
+
+def test_learning_rate_curves(demo_dir: Path) -> None:
+    results = quick_run("learning_rate", demo_dir).results()
+    final = results["final_loss"]
+    assert final["good"] < final["too small"]
+    for name, lrs in results["scheduler_lrs"].items():
+        assert len(lrs) == results["epochs"], name
+        assert all(lr > 0 for lr in lrs) or name == "CosineAnnealingLR", name
+
+
+def test_weights_over_epochs_table(demo_dir: Path) -> None:
+    results = quick_run("weights_over_epochs", demo_dir).results()
+    table = results["weights"]
+    assert len(table) == results["epochs"] + 1
+    assert table[0] != table[-1]
+
+
+def test_weights_over_epochs_rejects_an_unknown_label(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(DEMOS / "weights_over_epochs.py"),
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--weights",
+            "L9.N0.w0",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "L9.N0.w0" in completed.stderr
+
+
+def test_demo_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    first = run_demo("weights_over_epochs", tmp_path / "a", hash_seed="1")
+    second = run_demo("weights_over_epochs", tmp_path / "b", hash_seed="2")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    name = "weights_over_epochs.csv"
+    assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
