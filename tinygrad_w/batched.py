@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import operator
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,6 +54,7 @@ from .mathlib import ArrayMath, FloatMath
 
 Array = NDArray[np.float64]
 Rows = NDArray[np.intp]
+_DATA = operator.attrgetter("data")
 
 __all__ = ["BatchedLoss", "compile"]
 
@@ -167,72 +169,99 @@ class _OpStep:
 
 
 class _SumStep:
-    """Weighted sums computed together: node g = offset_g + Σ_t coefficient_t · value(term_t).
+    """Sums computed together: node g = offset_g + Σ_t coefficient_t · factor_t · value(term_t).
 
-    Each sum stands for a chain of affine nodes (``((b + p0) + p1) + ...``, ``1e-4 * (...)``) that the plan
-    collapsed. Its terms come from both tables; ``owner[t]`` is the sum that term t belongs to.
+    Each sum stands for a chain of nodes that are linear in their per-sample inputs, collapsed by the
+    plan: ``((b + w0·x0) + w1·x1) + ...``, ``1e-4 * (...)``, a fused ``linear`` node. A term's ``factor`` is
+    a shared value (a weight) or 1; its coefficient is a constant (-1 for a subtraction, 1e-4, ...).
+    Per-sample terms become one matrix product: out = M @ values[terms], M[g, term] = coefficient·factor.
+    Shared terms (a bias) are added per sum with ``bincount``.
     """
 
     def __init__(
         self,
         nodes: list[Value],
         out_kind: str,
-        expansions: dict[Value, tuple[float, list[tuple[Value, float]]]],
+        expansions: dict[Value, _Expansion],
         kind_of: dict[Value, str],
         row_of: dict[Value, int],
         needs_grad: set[Value],
+        one_row: int,
     ) -> None:
         self.op, self.nodes, self.out_kind = nodes[0].op, nodes, out_kind
         self.out_rows = np.array([row_of[n] for n in nodes], dtype=np.intp)
-        self.parts: list[tuple[str, Rows, Rows, Array | None, _ScatterAdd | None]] = []
-        for kind in (PER_SAMPLE, SHARED):
-            rows, owners, coefficients, wants = [], [], [], False
-            for g, node in enumerate(nodes):
-                for term, coefficient in expansions[node][1]:
-                    if kind_of[term] == kind:
-                        rows.append(row_of[term])
-                        owners.append(g)
-                        coefficients.append(coefficient)
-                        wants = wants or term in needs_grad
-            if rows:
-                row_array = np.array(rows, dtype=np.intp)
-                # Skip the multiplications when they would all be by 1.
-                scale = None if all(c == 1.0 for c in coefficients) else np.array(coefficients)[:, None]
-                scatter = _ScatterAdd(row_array) if wants else None
-                self.parts.append((kind, row_array, np.array(owners, dtype=np.intp), scale, scatter))
         offsets = [expansions[n][0] for n in nodes]
         self.offsets = None if all(x == 0.0 for x in offsets) else np.array(offsets)[:, None]
+        # Per-sample terms: the distinct rows they read (columns of M) and where each term goes in M.
+        owners, columns, factor_rows, coefficients = [], [], [], []
+        term_rows: dict[int, int] = {}  # row in the per-sample table -> column of M
+        self.terms_need_grad = self.factors_need_grad = False
+        shared_owners, shared_rows, shared_coefficients, shared_wants = [], [], [], False
+        for g, node in enumerate(nodes):
+            for term, coefficient, factor in expansions[node][1]:
+                if kind_of[term] == PER_SAMPLE:
+                    owners.append(g)
+                    columns.append(term_rows.setdefault(row_of[term], len(term_rows)))
+                    factor_rows.append(one_row if factor is None else row_of[factor])
+                    coefficients.append(coefficient)
+                    self.terms_need_grad = self.terms_need_grad or term in needs_grad
+                    self.factors_need_grad = self.factors_need_grad or (
+                        factor is not None and factor in needs_grad
+                    )
+                else:
+                    shared_owners.append(g)
+                    shared_rows.append(row_of[term])
+                    shared_coefficients.append(coefficient)
+                    shared_wants = shared_wants or term in needs_grad
+        self.term_rows = np.array(list(term_rows), dtype=np.intp)
+        self.owners = np.array(owners, dtype=np.intp)
+        self.columns = np.array(columns, dtype=np.intp)
+        self.factor_rows = np.array(factor_rows, dtype=np.intp)
+        self.coefficients = np.array(coefficients)
+        self.repeated = len(set(zip(owners, columns))) != len(owners)  # the same term twice in one sum
+        self.factor_scatter = _ScatterAdd(self.factor_rows) if self.factors_need_grad else None
+        self.shared_owners = np.array(shared_owners, dtype=np.intp)
+        self.shared_rows = np.array(shared_rows, dtype=np.intp)
+        self.shared_coefficients = np.array(shared_coefficients)
+        self.shared_scatter = _ScatterAdd(self.shared_rows) if shared_wants else None
 
     def forward(self, tables: _Tables) -> list[Any]:
-        out: Array = np.zeros((len(self.nodes), 1)) if self.offsets is None else self.offsets.copy()
-        for kind, rows, owners, scale, _ in self.parts:
-            terms = tables.values[kind][rows]
-            if scale is not None:
-                terms = terms * scale
-            if kind == PER_SAMPLE:  # every per-sample sum has per-sample terms: no empty segment
-                out = out + np.add.reduceat(
-                    terms, np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]), axis=0
-                )
+        shared = tables.values[SHARED]
+        out: Array = np.zeros((len(self.nodes), 1)) if self.offsets is None else self.offsets
+        if len(self.shared_rows):
+            weighted = self.shared_coefficients * shared[self.shared_rows, 0]
+            out = out + np.bincount(self.shared_owners, weights=weighted, minlength=len(self.nodes))[:, None]
+        matrix = None
+        if len(self.term_rows):
+            matrix = np.zeros((len(self.nodes), len(self.term_rows)))
+            entries = self.coefficients * shared[self.factor_rows, 0]
+            if self.repeated:
+                np.add.at(matrix, (self.owners, self.columns), entries)
             else:
-                out = out + np.bincount(owners, weights=terms[:, 0], minlength=len(self.nodes))[:, None]
+                matrix[self.owners, self.columns] = entries
+            out = out + matrix @ tables.values[PER_SAMPLE][self.term_rows]
         if not np.isfinite(out).all():
             assert self.op is not None
             raise OperationOverflowError(
-                f"batched replay: {self.op.name}: a sum of {self.op.name} nodes is not a finite float",
-                self.op.name,
+                f"batched replay: a sum of {self.op.name} nodes is not a finite float", self.op.name
             )
         tables.values[self.out_kind][self.out_rows] = out
-        return []
+        return [matrix]
 
     def backward(self, tables: _Tables, args: list[Any]) -> None:
         upstream = tables.grads[self.out_kind][self.out_rows]
-        for kind, _, owners, scale, scatter in self.parts:
-            if scatter is None:
-                continue
-            contribution = _to_table(upstream, kind)[owners]  # each term receives its sum's gradient...
-            if scale is not None:
-                contribution = contribution * scale  # ... times its coefficient
-            scatter.add(tables.grads[kind], contribution)
+        (matrix,) = args
+        if self.shared_scatter is not None:
+            per_sum = _to_table(upstream, SHARED)[self.shared_owners]
+            self.shared_scatter.add(tables.grads[SHARED], per_sum * self.shared_coefficients[:, None])
+        if matrix is None:
+            return
+        if self.terms_need_grad:  # ∂out/∂term = coefficient·factor, for every sample: Mᵀ @ upstream
+            tables.grads[PER_SAMPLE][self.term_rows] += matrix.T @ upstream
+        if self.factor_scatter is not None:  # ∂out/∂factor = coefficient·term, summed over the batch
+            by_entry = upstream @ tables.values[PER_SAMPLE][self.term_rows].T
+            contribution = self.coefficients * by_entry[self.owners, self.columns]
+            self.factor_scatter.add(tables.grads[SHARED], contribution[:, None])
 
 
 def _first_bad(array: Array) -> tuple[int, int]:
@@ -287,31 +316,48 @@ def _raise_backward_error(op: Op, args: list[Any], out: Array, partial: Any, ups
 # Planning
 
 
-def _affine_coefficients(node: Value) -> list[float] | None:
-    """The constant partials of an affine node, one per Value input, or None if the node is not affine.
+# What a collapsed node adds up: (offset, [(term, coefficient, factor or None), ...]).
+_Expansion = tuple[float, list[tuple[Value, float, "Value | None"]]]
 
-    An op is affine in its Value inputs when its derivative rule, evaluated on arrays, gives plain numbers
-    for them (ADD gives (1, 1), SUB (1, -1), x·c gives c): those numbers are then the same for every
-    sample, and out = forward(0, ...) + Σ partial_k · input_k exactly.
+
+def _linear_form(node: Value) -> tuple[dict[int, float], list[tuple[int, int]]] | None:
+    """Read from the op's own derivative rule whether the node is a sum of its inputs and of products.
+
+    Evaluated on arrays, the rule gives for each Value input k either a plain number c_k (then the node
+    is linear in that input with the constant coefficient c_k: ADD gives (1, 1), SUB (1, -1), x·c gives
+    c) or exactly the array of another input j, which in turn gets input k's (a product a_k·a_j: MUL
+    gives (b, a); ``linear`` pairs each weight with its input). A function whose partials are those is
+    out = out(0) + Σ c_k a_k + Σ a_k a_j. Returns ({k: c_k}, [(k, j), ...]), or None for any other node.
     """
     assert node.op is not None
     args = [np.array([c.data]) if isinstance(c, Value) else c for c in node.children]
     try:
         with np.errstate(all="ignore"):
             partials = node.op.derivative(ArrayMath, np.array([node.data]), *args)
-    except Exception:  # a rule that does not take arrays this way is simply not collapsed
+    except Exception:  # a rule that does not take arrays this way is simply replayed op by op
         return None
-    coefficients = []
-    for child, partial in zip(node.children, partials):
-        if isinstance(child, Value):
-            if type(partial) not in (float, int) or not math.isfinite(partial):
-                return None
-            coefficients.append(float(partial))
-    return coefficients
+    constants: dict[int, float] = {}
+    pairs: list[tuple[int, int]] = []
+    for k, (child, partial) in enumerate(zip(node.children, partials)):
+        if not isinstance(child, Value):
+            continue
+        if type(partial) in (float, int) and math.isfinite(partial):
+            constants[k] = float(partial)
+            continue
+        partner = next((j for j, a in enumerate(args) if a is partial and j != k), None)
+        if (
+            partner is None
+            or not isinstance(node.children[partner], Value)
+            or partials[partner] is not args[k]
+        ):
+            return None
+        if k < partner:
+            pairs.append((k, partner))
+    return constants, pairs
 
 
-def _affine_offset(node: Value) -> float | None:
-    """forward with every Value input set to 0: the constant part of an affine node."""
+def _offset(node: Value) -> float | None:
+    """forward with every Value input set to 0: the constant part of a linear node."""
     assert node.op is not None
     zeros = [0.0 if isinstance(c, Value) else c for c in node.children]
     try:
@@ -407,55 +453,70 @@ class BatchedLoss:
         def is_leaf(node: Value) -> bool:  # a node with only constant inputs is a constant leaf
             return node.op is None or not any(isinstance(c, Value) for c in node.children)
 
-        # Collapse chains of affine nodes into weighted sums of the nodes that feed them.
-        expansions: dict[Value, tuple[float, list[tuple[Value, float]]]] = {}
+        # Which table each node lives in: per-sample if it depends on the sample at all.
+        samples = {*self.inputs, self.target}
+        kind_of: dict[Value, str] = {}
+        for node in order:
+            depends = node in samples or any(
+                isinstance(c, Value) and kind_of[c] == PER_SAMPLE for c in node.children
+            )
+            kind_of[node] = PER_SAMPLE if depends else SHARED
+        if penalty_root is not None and kind_of[penalty_root] == PER_SAMPLE:
+            raise ShapeError(
+                "batched.compile: the penalty depends on the sample; put that term in sample_loss"
+            )
+
+        # Collapse chains of linear nodes (sums, scalings, products of a weight and an activation) into
+        # one sum of the nodes that feed them; a node used only by such a chain needs no row of its own.
+        expansions: dict[Value, _Expansion] = {}
         absorbed: set[Value] = set()
         for node in order:
-            if is_leaf(node):
+            form = None if is_leaf(node) else _linear_form(node)
+            offset = None if form is None else _offset(node)
+            if form is None or offset is None:
                 continue
-            coefficients = _affine_coefficients(node)
-            offset = _affine_offset(node) if coefficients is not None else None
-            if coefficients is None or offset is None:
-                continue
-            terms: list[tuple[Value, float]] = []
-            value_children = [c for c in node.children if isinstance(c, Value)]
-            for child, coefficient in zip(value_children, coefficients):
+            constants, pairs = form
+            terms: list[tuple[Value, float, Value | None]] = []
+            for k, coefficient in constants.items():
+                child = node.children[k]
+                assert isinstance(child, Value)
                 if child in expansions and consumers[child] == 1 and child not in roots:
                     absorbed.add(child)  # its only use is here: fold its terms into ours
                     child_offset, child_terms = expansions[child]
                     offset += coefficient * child_offset
-                    terms.extend((t, coefficient * c) for t, c in child_terms)
+                    terms.extend((t, coefficient * c, f) for t, c, f in child_terms)
                 else:
-                    terms.append((child, coefficient))
-            expansions[node] = (offset, terms)
+                    terms.append((child, coefficient, None))
+            for k, j in pairs:  # a product a_k·a_j: a term times a shared factor, or not linear here
+                pair_kinds = (kind_of[node.children[k]], kind_of[node.children[j]])  # type: ignore[index]
+                if pair_kinds == (SHARED, PER_SAMPLE):
+                    k, j = j, k
+                elif pair_kinds != (PER_SAMPLE, SHARED):
+                    break
+                terms.append((node.children[k], 1.0, node.children[j]))  # type: ignore[arg-type]
+            else:
+                expansions[node] = (offset, terms)
 
-        # Which table each node lives in, and its row there.
-        samples = {*self.inputs, self.target}
-        kind_of: dict[Value, str] = {}
         leaves = [n for n in order if is_leaf(n)]
         computed = [n for n in order if n not in absorbed and not is_leaf(n)]
 
         def inputs_of(node: Value) -> list[Value]:
             if node in expansions:
-                return [t for t, _ in expansions[node][1]]
+                return [v for t, _, f in expansions[node][1] for v in (t, f) if v is not None]
             return [c for c in node.children if isinstance(c, Value)]
 
-        for node in leaves:
-            kind_of[node] = PER_SAMPLE if node in samples else SHARED
-        for node in computed:
-            kind_of[node] = PER_SAMPLE if any(kind_of[i] == PER_SAMPLE for i in inputs_of(node)) else SHARED
-        if penalty_root is not None and kind_of[penalty_root] == PER_SAMPLE:
-            raise ShapeError(
-                "batched.compile: the penalty depends on the sample; put that term in sample_loss"
-            )
         counts = {SHARED: 0, PER_SAMPLE: 0}
         row_of: dict[Value, int] = {}
         for node in [*leaves, *computed]:
             row_of[node] = counts[kind_of[node]]
             counts[kind_of[node]] += 1
+        self._one_row = counts[SHARED]  # a shared row holding 1.0: the factor of a term that has none
+        counts[SHARED] += 1
         self._shape = counts
         self._param_rows = np.array([row_of.get(p, -1) for p in self.params], dtype=np.intp)
         self._param_used = self._param_rows >= 0  # a parameter the loss does not use has no row
+        self._used_params = [p for p, row in zip(self.params, self._param_rows) if row >= 0]
+        self._used_rows = self._param_rows[self._param_used]
         self._input_rows = [row_of.get(x, -1) for x in [*self.inputs, self.target]]
         # Shared leaves that are not parameters (a Value(2.0) made inside the loss, a frozen weight) are
         # read at every call, like the parameters.
@@ -483,7 +544,9 @@ class BatchedLoss:
         self._steps: list[_OpStep | _SumStep] = []
         for key, nodes in sorted(groups.items(), key=lambda item: item[0][0]):  # stable: first seen first
             if key[1] == "sum":
-                self._steps.append(_SumStep(nodes, key[2], expansions, kind_of, row_of, needs_grad))
+                self._steps.append(
+                    _SumStep(nodes, key[2], expansions, kind_of, row_of, needs_grad, self._one_row)
+                )
             else:
                 self._steps.append(_OpStep(key[3], nodes, key[4], key[2], row_of, needs_grad))
         self.steps = len(self._steps)
@@ -506,9 +569,9 @@ class BatchedLoss:
         n = X.shape[0]
         tables = _Tables(self._shape[SHARED], self._shape[PER_SAMPLE], n)
         shared, per_sample = tables.values[SHARED], tables.values[PER_SAMPLE]
-        params = np.array([p.data for p in self.params])
-        shared[self._param_rows[self._param_used], 0] = params[self._param_used]
+        shared[self._used_rows, 0] = list(map(_DATA, self._used_params))  # map: faster than a loop
         shared[self._other_rows, 0] = [leaf.data for leaf in self._other_leaves]
+        shared[self._one_row, 0] = 1.0
         for column, row in zip([*X.T, y], self._input_rows):
             if row >= 0:
                 per_sample[row] = column
@@ -548,10 +611,9 @@ class BatchedLoss:
                     tables.grads[kind][row] += n if reduction == "sum" else 1.0
             for step, args in zip(reversed(self._steps), reversed(saved)):
                 step.backward(tables, args)
-            param_grads = tables.grads[SHARED][self._param_rows, 0]  # row -1 is never used: masked below
-        for p, used, g in zip(self.params, self._param_used.tolist(), param_grads.tolist()):
-            if used:
-                p.grad += g
+            param_grads = tables.grads[SHARED][self._used_rows, 0].tolist()
+        for p, g in zip(self._used_params, param_grads):
+            p.grad += g
         return total
 
 
