@@ -30,6 +30,7 @@ import sys
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
 from tinygrad_w import Value, data, losses, nn, optim, train
+from tinygrad_w.errors import DivergenceError
 
 NAME = "initializers"
 SEED = 0
@@ -71,7 +72,7 @@ def layer_grad_norms(model: nn.MLP, rows: list[list[float]], labels: list[int]) 
 
 def main() -> int:
     args = parse_args(NAME, "zeros, uniform, Xavier, He and LeCun initialization on deep tanh and relu nets")
-    depth, width, samples, epochs = (6, 8, 24, 8) if args.quick else (8, 32, 100, 60)
+    depth, width, samples, epochs = (6, 8, 24, 8) if args.quick else (8, 24, 100, 50)
     lr = 0.05
     rows, labels = data.moons(samples, noise=0.1, seed=SEED)
 
@@ -117,6 +118,20 @@ def main() -> int:
             title=f"{activation}: gradient norm ‖∂loss/∂W‖ per layer at init",
         )
 
+    growth_rows = []
+    for activation in ("tanh", "relu"):
+        for scheme in SCHEMES[1:]:
+            stds = at_init[activation][scheme]["activation_std"]
+            grads = at_init[activation][scheme]["grad_norm"]
+            growth_rows.append(
+                [activation, scheme, stds[0], stds[-1], stds[-1] / stds[0], grads[0] / grads[-1]]
+            )
+    print_table(
+        ["activation", "init", "std L1", f"std L{depth - 1}", "last / first std", "grad L1 / grad last"],
+        growth_rows,
+        title="how the signal changes with depth at init (1 = kept steady; zeros left out: all 0)",
+    )
+
     # 3. Training: loss curves.
     curves: dict[str, dict[str, list[float]]] = {}
     final_rows = []
@@ -124,26 +139,36 @@ def main() -> int:
         curves[activation] = {}
         for scheme in SCHEMES:
             model = make_model(depth, width, activation, scheme)
-            history = train.fit(
-                model,
-                rows,
-                labels,
-                loss="hinge",
-                optimizer=optim.SGD(model.parameters(), lr=lr),
-                epochs=epochs,
-                seed=SEED,
-                progress=False,
-            )
+            diverged = "-"
+            try:
+                history = train.fit(
+                    model,
+                    rows,
+                    labels,
+                    loss="hinge",
+                    optimizer=optim.SGD(model.parameters(), lr=lr),
+                    epochs=epochs,
+                    progress=False,
+                )
+            except DivergenceError as error:  # the loss or a weight overflowed: keep the epochs before
+                history = error.history
+                diverged = f"epoch {error.epoch}"
             curves[activation][scheme] = list(history.loss)
-            final_rows.append([activation, scheme, history.loss[0], history.loss[-1], history.accuracy[-1]])
+            accuracy = losses.accuracy([model(row) for row in rows], labels)  # the last good weights
+            first = history.loss[0] if history.loss else math.nan
+            last = history.loss[-1] if history.loss else math.nan
+            final_rows.append([activation, scheme, first, last, accuracy, diverged])
     print_table(
-        ["activation", "init", "first loss", "last loss", "accuracy"],
+        ["activation", "init", "first loss", "last loss", "accuracy", "diverged in"],
         final_rows,
         title=f"training: {epochs} epochs of full-batch SGD, lr {lr}, {samples} moons samples",
     )
     for activation in ("tanh", "relu"):
-        best = min(SCHEMES, key=lambda s: curves[activation][s][-1])
-        print(f"{activation}: lowest final loss with {best} ({curves[activation][best][-1]:.4f})")
+        finished = [s for s in SCHEMES if len(curves[activation][s]) == epochs]
+        best = min(finished, key=lambda s: curves[activation][s][-1])
+        print(
+            f"{activation}: lowest final loss among the runs that finished: {best} ({curves[activation][best][-1]:.4f})"
+        )
 
     plt = pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
@@ -180,6 +205,10 @@ def main() -> int:
             ],
             "at_init": at_init,
             "loss_curves": curves,
+            "growth": [
+                dict(zip(["activation", "init", "std_first", "std_last", "std_ratio", "grad_ratio"], r))
+                for r in growth_rows
+            ],
             "final": [
                 dict(zip(["activation", "init", "first_loss", "last_loss", "accuracy"], r))
                 for r in final_rows
