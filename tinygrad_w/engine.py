@@ -375,7 +375,8 @@ def _backward_error(node: Value, exc: BaseException) -> OperationError:
 def topological_order(*roots: Value) -> list[Value]:
     """Every node the roots depend on, each after all of its inputs (iterative: no recursion limit).
 
-    The order is deterministic: it follows each node's inputs in call order.
+    The order is deterministic: a depth-first walk that follows each node's inputs in call order; a leaf
+    is listed when first met, an op node once all its inputs are listed.
     """
     order: list[Value] = []
     visited: set[Value] = set()
@@ -383,19 +384,29 @@ def topological_order(*roots: Value) -> list[Value]:
         if root in visited:
             continue
         visited.add(root)
-        stack = [(root, iter(root.children))]
-        while stack:
-            node, pending = stack[-1]
-            for child in pending:
+        # Two parallel stacks (the node, and how many of its inputs we have looked at) instead of a
+        # stack of (node, iterator) pairs: no new object per node, so the garbage collector stays idle.
+        nodes = [root]
+        positions = [0]
+        while nodes:
+            node = nodes[-1]
+            children = node.children
+            i = positions[-1]
+            while i < len(children):
+                child = children[i]
+                i += 1
                 if isinstance(child, Value) and child not in visited:
                     visited.add(child)
                     if child.op is None:
                         order.append(child)  # a leaf has nothing to wait for
                     else:
-                        stack.append((child, iter(child.children)))
+                        positions[-1] = i  # come back to the next input later
+                        nodes.append(child)
+                        positions.append(0)
                         break
             else:
-                stack.pop()
+                nodes.pop()
+                positions.pop()
                 order.append(node)
     return order
 
