@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import html
-import itertools
 import math
 import os
 import re
@@ -116,9 +115,14 @@ def _html(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    """A double-quoted DOT string that shows ``text`` literally (escString: backslash and quote escaped)."""
-    escaped = _printable(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    """A double-quoted DOT string that shows ``text`` literally (tooltips, plain labels).
+
+    Graphviz reads such strings as escStrings (``\\N`` is the node's name) and, in SVG tooltips,
+    unescapes backslashes twice and decodes ``&...;`` entities. So backslashes are shown as the
+    look-alike ⧵ (U+29F5), ``&`` is written ``&amp;``, quotes are escaped and newlines become ``\\n``.
+    """
+    escaped = _printable(text).replace("\\", "\u29f5").replace("&", "&amp;").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
 
 
 def _shorten(text: str) -> str:
@@ -717,7 +721,7 @@ def _group_label(group: _Group, order: Sequence[Value], decimals: int) -> tuple[
     """Markup and attributes of a collapsed box: what it holds and how many nodes it hides."""
     ops = Counter(order[i].op.symbol for i in group.members if order[i].op is not None)  # type: ignore[union-attr]
     leaves = sum(1 for i in group.members if order[i].op is None)
-    hidden = len(group.members) + len(group.hidden_parameters)
+    hidden = len(group.members)  # parameters are counted apart: several boxes may share them
     common = ", ".join(f"{symbol} ×{count:,}" for symbol, count in ops.most_common(4))
     if len(ops) > 4:
         common += ", …"
@@ -869,7 +873,7 @@ def draw_network(
         body.append(
             _statement(f"in{k}", f"<b>{_html(_shorten(name))}</b>", shape="circle", tooltip=f"input {name}")
         )
-    body.append("".join(f"\tin{k} -> in{k + 1} [style=invis]\n" for k in range(nin - 1)) + "\t}\n")
+    body.append(_column([f"in{k}" for k in range(nin)]))
     previous = [f"in{k}" for k in range(nin)]
     previous_names = names
     for layer_number, layer in enumerate(layers, start=1):
@@ -888,7 +892,7 @@ def draw_network(
                 ],
             ).replace("<td><font", f'<td bgcolor="{fill}"><font')
             body.append(_statement(units[j], label, shape="box", style="rounded", tooltip=f"{neuron.b!r}\nactivation {neuron.activation}"))  # fmt: skip
-        body.append("".join(f"\t{a} -> {b} [style=invis]\n" for a, b in itertools.pairwise(units)) + "\t}\n")
+        body.append(_column(units))
         for j, neuron in enumerate(layer.neurons):
             if len(neuron.w) != len(previous):
                 raise ArgumentError(
@@ -910,6 +914,13 @@ def draw_network(
         previous = units
         previous_names = [f"L{layer_number}.N{j}" for j in range(len(units))]
     return _make_drawing("network", body)
+
+
+def _column(units: Sequence[str]) -> str:
+    """Close a cluster, keeping its units in one rank, in order (invisible edges between neighbours)."""
+    chain = " -> ".join(units)
+    order = f"\t\t{chain} [style=invis]\n" if len(units) > 1 else ""
+    return f"\t\t{{rank=same; {'; '.join(units)}}}\n{order}\t}}\n"
 
 
 def _network_summary(

@@ -1,0 +1,464 @@
+"""Tests of tinygrad_w.viz: golden DOT for small graphs, what the SVG shows, determinism across processes,
+collapsing big graphs, escaping, network diagrams and the fallback when Graphviz's `dot` is missing.
+
+Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended change to the drawings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinygrad_w import Value, topological_order, viz
+from tinygrad_w.errors import ArgumentError, OperandTypeError
+from tinygrad_w.losses import mse
+from tinygrad_w.nn import MLP
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def small_expression() -> Value:
+    """a·b + a·a, through tanh, times a constant, plus an unlabelled input; backward done."""
+    a = Value(2.0, "a")
+    b = Value(-3.0, "b")
+    c = a * b + a * a
+    out = c.tanh() * 2 + Value(0.5)
+    out.backward()
+    return out
+
+
+def fixed_mlp(fused: bool = False) -> MLP:
+    """MLP(2, [2, 1]) with hand-set parameters, so golden files do not depend on the initializer."""
+    model = MLP(2, [2, 1], activation="tanh", seed=0, fused=fused)
+    values = [0.5, -0.25, 0.1, -0.75, 0.125, 0.0, 1.5, -2.0, 0.3]
+    for parameter, value in zip(model.parameters(), values, strict=True):
+        parameter.data = value
+    return model
+
+
+def mlp_loss(model: MLP, samples: int, seed: int = 0) -> Value:
+    """Mean squared error of the model on ``samples`` fixed points (backward done)."""
+    xs = [[math.sin(1.3 * i + seed), math.cos(0.7 * i)] for i in range(samples)]
+    ys = [1.0 if i % 2 else -1.0 for i in range(samples)]
+    outputs = [model(x) for x in xs]
+    loss = mse(outputs, ys)  # type: ignore[arg-type]
+    loss.backward()
+    return loss
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, f"{name} changed; rerun with UPDATE_GOLDEN=1 if intended"
+
+
+def svg_of(drawing: object, tmp_path: Path, name: str = "drawing.svg") -> ET.Element:
+    path = viz.render(drawing, tmp_path / name)  # type: ignore[arg-type]
+    assert path.suffix == ".svg"
+    return ET.parse(path).getroot()
+
+
+def svg_texts(root: ET.Element) -> str:
+    """All the text the SVG shows, one piece per line."""
+    return "\n".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
+
+
+def svg_tooltips(root: ET.Element) -> list[str]:
+    return [a.attrib[XLINK_TITLE] for a in root.iter(f"{SVG}a") if XLINK_TITLE in a.attrib]
+
+
+def as_tooltip(text: str) -> str:
+    """What a tooltip shows for ``text``: backslashes become the look-alike ⧵ (see viz._quote)."""
+    return viz._printable(text).replace("\\", "\u29f5")
+
+
+def no_space(text: str) -> str:
+    """Graphviz writes runs of spaces as no-break spaces; compare text without any whitespace."""
+    return "".join(text.split())
+
+
+def value_nodes(source: str) -> list[str]:
+    """Names of the Value boxes in a DOT source (v0, v1, ...)."""
+    return re.findall(r"^\t(v\d+) \[", source, flags=re.MULTILINE)
+
+
+def hidden_counts(source: str) -> list[int]:
+    return [int(n.replace(",", "")) for n in re.findall(r"<td>([\d,]+) values hidden</td>", source)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Golden files: the exact DOT of small drawings
+
+
+def test_small_expression_matches_its_golden_dot() -> None:
+    check_golden("expression.dot", viz.draw_graph(small_expression()).source)
+
+
+def test_network_diagram_matches_its_golden_dot() -> None:
+    model = fixed_mlp()
+    mlp_loss(model, 3)
+    check_golden("network.dot", viz.draw_network(model).source)
+
+
+def test_neuron_boxes_match_their_golden_dot() -> None:
+    model = fixed_mlp()
+    out = model([0.5, -1.0])
+    assert isinstance(out, Value)
+    out.backward()
+    check_golden("neurons.dot", viz.draw_graph(out, collapse="neurons").source)
+
+
+# ----------------------------------------------------------------------------------------------------
+# What a drawing contains
+
+
+def test_one_box_per_value_one_op_per_computed_value_and_one_edge_per_use() -> None:
+    a = Value(3.0, "a")
+    square = a * a
+    out = square + 2.0
+    source = viz.draw_graph(out).source
+    assert value_nodes(source) == ["v0", "v1", "v2"]
+    assert re.findall(r"^\t(o\d+) \[", source, flags=re.MULTILINE) == ["o1", "o2"]
+    assert source.count("\tv0 -> o1\n") == 2  # a * a: two uses, two edges
+    assert "\tc2_1 [label=<2.0000>" in source  # the constant 2 is its own node
+    assert 'style="dashed"' in source
+
+
+def test_parameters_inputs_and_computed_values_are_told_apart() -> None:
+    parameter = Value(1.0, "w")
+    unlabelled_input = Value(2.0)
+    out = parameter * unlabelled_input
+    out.backward()
+    lines = {
+        m.group(1): m.group(0) for m in re.finditer(r"^\t(v\d+) \[.*$", viz.draw_graph(out).source, re.M)
+    }
+    assert 'peripheries="2"' in lines["v0"] and "rounded" in lines["v0"]
+    assert 'peripheries="2"' not in lines["v1"] and "rounded" in lines["v1"]
+    assert "rounded" not in lines["v2"] and "peripheries" not in lines["v2"]
+
+
+def test_gradient_colours_show_sign_and_size() -> None:
+    assert viz._grad_colours(0.0, 1.0) == ("white", "black")
+    assert viz._grad_colours(1.0, 1.0)[0] == viz._BLUES[4]
+    assert viz._grad_colours(-1.0, 1.0)[0] == viz._ORANGES[4]
+    shades = [viz._BLUES.index(viz._grad_colours(g, 1.0)[0]) for g in (1e-4, 0.02, 0.1, 0.3, 0.9)]
+    assert shades == [0, 1, 2, 3, 4]
+
+
+def test_numbers_use_the_requested_decimals_and_tooltips_keep_full_precision() -> None:
+    x = Value(1 / 3, "x")
+    out = x * 1.0
+    out.backward()
+    source = viz.draw_graph(out, decimals=2).source
+    assert "data 0.33" in source and "data 0.333" not in source
+    assert repr(1 / 3) in source
+    assert viz._format_number(1e-9, 4) == "1.0000e-09"  # a tiny gradient is not shown as 0
+    assert viz._format_number(-0.0, 4) == "0.0000"
+
+
+def test_svg_shows_every_parameter_label_value_and_gradient(dot_binary: str, tmp_path: Path) -> None:
+    model = MLP(2, [3, 1], seed=1)
+    loss = mlp_loss(model, 2)
+    root = svg_of(viz.draw_graph(loss, collapse="none"), tmp_path)
+    texts, tooltips = svg_texts(root), "\n".join(svg_tooltips(root))
+    for parameter in model.parameters():
+        row = re.search(rf"^{re.escape(parameter.label)}\ndata (\S+)\ngrad (\S+)$", texts, re.MULTILINE)
+        assert row is not None, parameter.label
+        assert row.group(1) == f"{parameter.data + 0.0:.4f}"
+        assert row.group(2) == f"{parameter.grad + 0.0:.4f}"
+        assert repr(parameter) in tooltips  # full precision on hover
+
+
+def test_network_svg_shows_every_weight_and_gradient(dot_binary: str, tmp_path: Path) -> None:
+    model = MLP(3, [4, 2], seed=2)
+    outputs = model([0.1, -0.2, 0.3])
+    assert isinstance(outputs, list)
+    (outputs[0] - outputs[1]).backward()
+    root = svg_of(viz.draw_network(model, edge_labels=True), tmp_path)
+    texts, tooltips = svg_texts(root), "\n".join(svg_tooltips(root))
+    for layer in model.layers:
+        for neuron in layer.neurons:
+            assert f"b {neuron.b.data + 0.0:.4f}" in texts
+            assert f"∂b {neuron.b.grad + 0.0:.4f}" in texts
+            for w in neuron.w:
+                assert f"{w.label}: " in tooltips
+                assert f"w = {w.data!r}\ngrad = {w.grad!r}" in tooltips
+                assert f"{w.data + 0.0:.4f}\n∂ {w.grad + 0.0:.4f}" in texts
+
+
+def test_network_edges_have_one_per_weight_width_by_size_and_colour_by_sign() -> None:
+    model = fixed_mlp()
+    source = viz.draw_network(model).source
+    edges = re.findall(r'^\t(\w+) -> (\w+) \[color="(#\w+|gray60)" penwidth="([\d.]+)"', source, re.MULTILINE)
+    weights = [w for layer in model.layers for n in layer.neurons for w in n.w]
+    assert len(edges) == len(weights)
+    for (_, _, colour, width), w in zip(edges, weights):
+        expected = viz._POSITIVE_WEIGHT if w.data > 0 else viz._NEGATIVE_WEIGHT if w.data < 0 else "gray60"
+        assert colour == expected
+        assert float(width) == pytest.approx(0.3 + 3.7 * abs(w.data) / 2.0, abs=0.006)
+
+
+def test_a_network_too_big_to_draw_weight_by_weight_is_drawn_layer_by_layer() -> None:
+    model = MLP(20, [30, 10], seed=0)
+    source = viz.draw_network(model, max_weights=100).source
+    assert "900 weights &gt; max_weights=100" in source
+    assert source.count('shape="box3d"') == 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# Determinism
+
+
+DETERMINISM_SCRIPT = """
+import hashlib, math
+from tinygrad_w import Value, viz
+from tinygrad_w.losses import mse
+from tinygrad_w.nn import MLP
+model = MLP(2, [4, 3, 1], seed=5)
+xs = [[math.sin(i), math.cos(i)] for i in range(4)]
+loss = mse([model(x) for x in xs], [1.0, -1.0, 1.0, -1.0])
+loss.backward()
+names = {"a", "b", "c", "d"}  # set order changes with PYTHONHASHSEED; the drawing must not
+leaves = [Value(float(len(n)), n) for n in names]
+expr = sum(sorted(leaves, key=lambda v: v.label), Value(0.0)) * loss
+expr.backward()
+chain = Value(0.1, "x")
+for _ in range(3000):
+    chain = chain.tanh() + 0.01
+sources = [viz.draw_graph(expr).source, viz.draw_graph(loss, collapse="neurons").source,
+           viz.draw_graph(loss, max_nodes=60).source, viz.draw_graph(chain).source, viz.draw_network(model).source]
+print(hashlib.sha256("\\x00".join(sources).encode()).hexdigest())
+"""
+
+
+def test_dot_source_is_identical_in_every_process_whatever_the_hash_seed() -> None:
+    digests = set()
+    for seed in ("0", "1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", DETERMINISM_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_node_names_come_from_the_topological_order() -> None:
+    out = small_expression()
+    names = value_nodes(viz.draw_graph(out).source)
+    assert names == [f"v{i}" for i in range(len(topological_order(out)))]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Big graphs collapse, and say so
+
+
+def test_a_million_node_chain_draws_collapsed_without_recursion(dot_binary: str, tmp_path: Path) -> None:
+    x = Value(0.5, "x")
+    v = x
+    for _ in range(1_000_000):
+        v = v.tanh()
+    drawing = viz.draw_graph(v)
+    source = drawing.source
+    assert len(value_nodes(source)) + sum(hidden_counts(source)) == 1_000_001
+    assert "1,000,001 values need more than max_nodes=400 boxes" in source
+    assert source.count(" -> ") < 200
+    texts = svg_texts(svg_of(drawing, tmp_path))
+    assert "values hidden" in texts and "depths" in texts
+
+
+def test_a_large_mlp_loss_graph_collapses_layer_by_layer(dot_binary: str, tmp_path: Path) -> None:
+    model = MLP(2, [16, 16, 1], seed=0)
+    loss = mlp_loss(model, 20)
+    order = topological_order(loss)
+    drawing = viz.draw_graph(loss)
+    source = drawing.source
+    assert "each pass through a layer is one box" in source
+    boxes = re.findall(r"^\t(\w+) \[", source, re.MULTILINE)
+    assert len(boxes) <= viz.DEFAULT_MAX_NODES
+    # every Value is drawn, hidden in a box, or a parameter listed inside boxes
+    assert len(value_nodes(source)) + sum(hidden_counts(source)) + len(model.parameters()) == len(order)
+    assert source.count("<b>layer 2 (16 neurons)</b>") == 20  # one box per sample and layer
+    svg_of(drawing, tmp_path)
+
+
+def test_neuron_boxes_hide_their_parameters_and_count_everything() -> None:
+    for fused in (False, True):
+        model = fixed_mlp(fused=fused)
+        loss = mlp_loss(model, 3)
+        source = viz.draw_graph(loss, collapse="neurons").source
+        titles = re.findall(r"<b>(neuron L\d\.N\d)</b>", source)
+        assert sorted(set(titles)) == ["neuron L1.N0", "neuron L1.N1", "neuron L2.N0"]
+        assert len(titles) == 9  # three samples through three neurons
+        assert "L1.N0.w0</b>" not in source  # parameters are inside the boxes, not drawn
+        assert source.count("<td>3 parameters inside</td>") == 9
+        # every Value is drawn, hidden in a box, or one of the 9 parameters listed inside boxes
+        assert len(value_nodes(source)) + sum(hidden_counts(source)) + 9 == len(topological_order(loss))
+
+
+def test_collapsed_boxes_report_what_they_hide() -> None:
+    v = Value(1.0)
+    for _ in range(5000):
+        v = v * 0.5 + 1.0
+    source = viz.draw_graph(v, max_nodes=100).source
+    assert re.search(r"ops: (\* ×[\d,]+, \+ ×[\d,]+|\+ ×[\d,]+, \* ×[\d,]+)", source)
+    assert "summarised by depth" in source
+
+
+def test_collapse_modes_are_checked() -> None:
+    with pytest.raises(ArgumentError, match="collapse"):
+        viz.draw_graph(Value(1.0) * 2, collapse="sideways")
+    with pytest.raises(ArgumentError, match=re.escape("labelled like L1.N0.w0")):
+        viz.draw_graph(Value(1.0) * 2, collapse="neurons")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Escaping
+
+NASTY = ['say "hi"', "{braces}", "<b>not bold</b>", "a|b", "back\\slash", "two\nlines", "&amp;", "tab\there"]
+
+
+@pytest.mark.parametrize("label", NASTY)
+def test_labels_are_escaped_in_the_dot_source(label: str) -> None:
+    x = Value(1.0, label)
+    source = viz.draw_graph(x * 2).source
+    line = next(line for line in source.splitlines() if line.startswith("\tv0 "))
+    markup, rest = line.split("label=<", 1)[1].split("> shape=", 1)
+    assert viz._html(label) in markup
+    if any(ch in label for ch in '<>"\n'):
+        assert label not in markup
+    tooltip = rest.split("tooltip=", 1)[1]
+    assert tooltip.startswith('"') and tooltip.endswith('"]')
+    # inside the quoted tooltip, every quote is escaped and no raw newline is left
+    inner = tooltip[1:-2].replace("\\\\", "")
+    assert re.search(r'(?<!\\)"', inner) is None and "\n" not in inner
+
+
+@settings(max_examples=25)
+@given(st.text(min_size=1, max_size=30))
+def test_any_label_renders_and_shows_literally(label: str) -> None:
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("dot is not installed")
+    x = Value(-1.5, label)
+    out = x * x
+    out.backward()
+    svg = viz._svg_text(viz.draw_graph(out), "test")
+    assert svg is not None
+    root = ET.fromstring(svg)
+    assert no_space(viz._shorten(viz._printable(label))) in no_space(svg_texts(root))
+    assert any(as_tooltip(repr(x)) in tip for tip in svg_tooltips(root))
+
+
+def test_every_nasty_label_survives_dot(dot_binary: str, tmp_path: Path) -> None:
+    leaves = [Value(float(i), label) for i, label in enumerate(NASTY)]
+    out = sum(leaves, Value(0.0, "zero"))
+    out.backward()
+    root = svg_of(viz.draw_graph(out), tmp_path)
+    texts = no_space(svg_texts(root))
+    tooltips = svg_tooltips(root)
+    for leaf in leaves:
+        assert no_space(viz._printable(leaf.label)) in texts
+        assert any(as_tooltip(repr(leaf)) in tip for tip in tooltips)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Files, and the fallback without dot
+
+
+def test_render_picks_the_format_from_the_suffix(dot_binary: str, tmp_path: Path) -> None:
+    drawing = viz.draw_graph(small_expression())
+    magic = {".svg": b"<?xml", ".png": b"\x89PNG", ".pdf": b"%PDF", ".dot": b"digraph"}
+    for suffix, start in magic.items():
+        path = viz.render(drawing, tmp_path / f"picture{suffix}")
+        assert path == tmp_path / f"picture{suffix}"
+        assert path.read_bytes().startswith(start)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"picture{s}" for s in sorted(magic)
+    ]  # no temp files
+    with pytest.raises(ArgumentError, match=re.escape("picture.jpeg")):
+        viz.render(drawing, tmp_path / "picture.jpeg")
+    with pytest.raises(OperandTypeError):
+        viz.render(42, tmp_path / "x.svg")  # type: ignore[arg-type]
+
+
+def test_without_dot_render_writes_the_dot_source_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    drawing = viz.draw_graph(small_expression())
+    with pytest.warns(viz.GraphvizMissingWarning, match="apt-get install graphviz"):
+        path = viz.render(drawing, tmp_path / "out" / "picture.svg")
+    assert path == tmp_path / "out" / "picture.dot"
+    assert path.read_text(encoding="utf-8") == drawing.source
+    assert not (tmp_path / "out" / "picture.svg").exists()
+
+
+def test_in_jupyter_a_drawing_shows_svg_or_its_source_never_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawing = viz.draw_graph(small_expression())
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    bundle = drawing._repr_mimebundle_()
+    assert drawing.source in bundle["text/plain"]
+    assert "apt-get install graphviz" in bundle["text/html"]
+
+
+def test_in_jupyter_a_drawing_displays_as_svg(dot_binary: str) -> None:
+    bundle = viz.draw_graph(small_expression())._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+def test_import_does_not_need_graphviz() -> None:
+    script = "import sys; sys.modules['graphviz'] = None; import tinygrad_w; print(tinygrad_w.viz.__name__)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bad input
+
+
+def test_bad_arguments_raise_typed_errors_naming_the_value() -> None:
+    with pytest.raises(OperandTypeError, match=re.escape("draw_graph: expected a Value, got float 3.0")):
+        viz.draw_graph(3.0)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match=r"decimals .* got -1"):
+        viz.draw_graph(Value(1.0), decimals=-1)
+    with pytest.raises(ArgumentError, match=r"rankdir .* got 'up'"):
+        viz.draw_graph(Value(1.0), rankdir="up")
+    with pytest.raises(ArgumentError, match=r"max_nodes .* got 3"):
+        viz.draw_graph(Value(1.0), max_nodes=3)
+    with pytest.raises(OperandTypeError, match="draw_network"):
+        viz.draw_network(Value(1.0))  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="3 input_names for a model with 2 inputs"):
+        viz.draw_network(fixed_mlp(), input_names=["a", "b", "c"])
+
+
+def test_drawing_changes_no_value() -> None:
+    out = small_expression()
+    before = [(v.data, v.grad, v.label) for v in topological_order(out)]
+    viz.draw_graph(out, max_nodes=20)
+    viz.draw_graph(out)
+    assert [(v.data, v.grad, v.label) for v in topological_order(out)] == before
