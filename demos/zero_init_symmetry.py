@@ -120,11 +120,12 @@ def main() -> int:
     fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 3.8), sharey=False)
     for ax, (name, r) in zip(axes, runs.items()):
         for j in range(hidden):
-            ax.plot([units[j][0] for units in r["units"]], label=f"N{j}.w0")
-            ax.plot([units[j][1] for units in r["units"]], linestyle="--", label=f"N{j}.w1")
-        ax.set_title(f"{name}: accuracy {r['accuracy']:.0%}")
+            colour = f"C{j % 10}"  # one colour per unit: w0 solid, w1 dashed
+            ax.plot([units[j][0] for units in r["units"]], color=colour, label=f"N{j}.w0")
+            ax.plot([units[j][1] for units in r["units"]], color=colour, linestyle="--", label=f"N{j}.w1")
+        ax.set_title(f"{name}: accuracy {r['accuracy']:.0%}", fontsize=10)
         ax.set_xlabel("epoch")
-    axes[0].set_ylabel("hidden unit weight")
+    axes[0].set_ylabel(f"weights of the {hidden} hidden units\n(identical units draw on top of each other)")
     axes[-1].legend(fontsize=7, ncol=2)
     save_figure(fig, args.out / "symmetry.png")
 
