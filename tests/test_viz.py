@@ -85,8 +85,8 @@ def svg_tooltips(root: ET.Element) -> list[str]:
 
 
 def as_tooltip(text: str) -> str:
-    """What a tooltip shows for ``text``: backslashes become the look-alike ⧵ (see viz._quote)."""
-    return viz._printable(text).replace("\\", "\u29f5")
+    """What a tooltip shows for ``text``: backslashes become the look-alike ⧵ (see viz._printable)."""
+    return viz._printable(text)
 
 
 def no_space(text: str) -> str:

@@ -62,6 +62,7 @@ _RANKDIRS = ("LR", "RL", "TB", "BT")
 _COLLAPSE_MODES = ("auto", "none", "neurons", "layers", "depth")
 _FORMATS = ("svg", "png", "pdf", "dot", "gv")
 _MAX_LEVELS_PER_END = 12  # a collapsed deep graph shows this many levels at each end, at most
+_BACKSLASH = "\u29f5"  # ⧵, shown in place of a backslash
 _MAX_LABEL_CHARS = 40  # longer labels are shortened on the picture; the tooltip keeps them whole
 
 # Gradient colours, from light (small |grad|) to dark (the largest |grad| in the drawing).
@@ -101,12 +102,15 @@ def _format_number(x: float, decimals: int) -> str:
 
 
 def _printable(text: str) -> str:
-    """Control characters (other than newline) as visible escapes: they are not allowed in SVG."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
+    """Text as drawings show it: control characters (other than newline) as visible escapes, since SVG
+    cannot hold them, and backslashes as the look-alike ⧵ (U+29F5), since Graphviz reads backslashes
+    as escapes even in HTML-like labels (``\\N`` would become the node's name)."""
+    if not text.isprintable():
+        text = "".join(
+            ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii")
+            for ch in text
+        )
+    return text.replace("\\", _BACKSLASH)
 
 
 def _html(text: str) -> str:
@@ -117,11 +121,11 @@ def _html(text: str) -> str:
 def _quote(text: str) -> str:
     """A double-quoted DOT string that shows ``text`` literally (tooltips, plain labels).
 
-    Graphviz reads such strings as escStrings (``\\N`` is the node's name) and, in SVG tooltips,
-    unescapes backslashes twice and decodes ``&...;`` entities. So backslashes are shown as the
-    look-alike ⧵ (U+29F5), ``&`` is written ``&amp;``, quotes are escaped and newlines become ``\\n``.
+    Graphviz reads such strings as escStrings and, in SVG tooltips, decodes ``&...;`` entities too. So
+    backslashes are shown as ⧵ (see :func:`_printable`), ``&`` is written ``&amp;``, quotes are escaped
+    and newlines become ``\\n``.
     """
-    escaped = _printable(text).replace("\\", "\u29f5").replace("&", "&amp;").replace('"', '\\"')
+    escaped = _printable(text).replace("&", "&amp;").replace('"', '\\"')
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
@@ -647,7 +651,7 @@ def _draw_expression(
         if group_of[i] != _DETAILED:
             continue
         grad = grad_of(i)
-        cells = [f"<b>{_html(_shorten(v.label))}</b>"] if v.label else []
+        cells = [f"<b>{_html(_shorten(_printable(v.label)))}</b>"] if v.label else []
         cells += [f"data {number(v.data)}", "grad ?" if grad is None else f"grad {number(grad)}"]
         fill, font = ("white", "black") if grad is None else _grad_colours(grad, largest)
         style = ["filled"]
@@ -871,7 +875,12 @@ def draw_network(
     body.append("\tsubgraph cluster_inputs {\n\tlabel=inputs style=rounded color=gray70\n")
     for k, name in enumerate(names):
         body.append(
-            _statement(f"in{k}", f"<b>{_html(_shorten(name))}</b>", shape="circle", tooltip=f"input {name}")
+            _statement(
+                f"in{k}",
+                f"<b>{_html(_shorten(_printable(name)))}</b>",
+                shape="circle",
+                tooltip=f"input {name}",
+            )
         )
     body.append(_column([f"in{k}" for k in range(nin)]))
     previous = [f"in{k}" for k in range(nin)]
