@@ -176,11 +176,13 @@ def main() -> int:
         ax_std, ax_grad, ax_loss = axes[row]
         for scheme in SCHEMES:
             stats = at_init[activation][scheme]
-            ax_std.plot(range(1, depth), stats["activation_std"], marker="o", label=scheme)
-            grads = [max(g, 1e-30) for g in stats["grad_norm"]]
-            ax_grad.semilogy(range(1, depth + 1), grads, marker="o", label=scheme)
             ax_loss.plot(curves[activation][scheme], label=scheme)
-        ax_std.set_title(f"{activation}: activation std per layer (init)")
+            if scheme == "zeros":
+                continue  # all 0: nothing to show on a log scale
+            ax_std.semilogy(range(1, depth), stats["activation_std"], marker="o", label=scheme)
+            ax_grad.semilogy(range(1, depth + 1), stats["grad_norm"], marker="o", label=scheme)
+        ax_loss.set_yscale("log")
+        ax_std.set_title(f"{activation}: activation std per layer (init; zeros: all 0)", fontsize=10)
         ax_std.set_xlabel("layer")
         ax_grad.set_title(f"{activation}: gradient norm per layer (init)")
         ax_grad.set_xlabel("layer")
