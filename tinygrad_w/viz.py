@@ -584,7 +584,9 @@ def _legend(largest: float, decimals: int, stepping: bool) -> str:
         rows += [
             (f'<font color="{_HIGHLIGHT}">thick red</font>', "passing its gradient back now"),
             (f'<font color="{_HIGHLIGHT}">dashed red</font>', "receiving a share (the sum so far)"),
-            ("grad ?", "not reached yet"),
+            ("grad ?", "no gradient has arrived yet"),
+            ("so far", "more shares are still to come"),
+            ("#5", "a value without a label, by its place in the order"),
         ]
     cells = "".join(
         f'<tr><td align="left">{mark}</td><td align="left">{_html(text)}</td></tr>' for mark, text in rows
@@ -652,7 +654,11 @@ def _draw_expression(
             continue
         grad = grad_of(i)
         cells = [f"<b>{_html(_shorten(_printable(v.label)))}</b>"] if v.label else []
+        if marks is not None and not v.label:
+            cells.append(f"<i>#{i}</i>")  # the step texts name nodes this way
         cells += [f"data {number(v.data)}", "grad ?" if grad is None else f"grad {number(grad)}"]
+        if marks is not None and grad is not None and i not in marks.finished:
+            cells[-1] += " <i>so far</i>"
         fill, font = ("white", "black") if grad is None else _grad_colours(grad, largest)
         style = ["filled"]
         attributes = {"shape": "box", "fillcolor": fill, "fontcolor": font}
