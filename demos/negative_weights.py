@@ -137,7 +137,7 @@ def main() -> int:
     results: dict[str, dict[str, object]] = {}
     curves: dict[str, list[float]] = {}
     for name, sign in SIGNS.items():
-        model = nn.MLP(2, [hidden, hidden, 1], activation="relu", seed=SEED)
+        model = nn.MLP(2, [hidden, hidden, 1], activation="relu", seed=SEED, fused=True)
         before = negative_share(model)
         curve, accuracy = train(model, rows, labels, steps, lr, sign)
         after = negative_share(model)

@@ -161,6 +161,17 @@ def main() -> int:
         ],
         title=f"exploding case: lr {lr}, {steps} steps",
     )
+    for name, r in runs.items():
+        curve = r["losses"]
+        if r["failure"]:
+            print(
+                f"{name}: blew up ({r['failure']}) after the gradient norm reached {max(r['grad_norms']):.3g}"
+            )
+        else:
+            print(
+                f"{name}: all {r['steps_done']} steps finite; loss {curve[0]:.4g} -> {curve[-1]:.4g}, "
+                f"accuracy {r['accuracy']:.0%}"
+            )
 
     plt = pyplot()
     fig, (ax_norms, ax_train) = plt.subplots(1, 2, figsize=(10, 3.8))
