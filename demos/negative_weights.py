@@ -122,9 +122,11 @@ def main() -> int:
     samples, hidden, steps = (40, 8, 25) if args.quick else (100, 16, 150)
     lr = 0.1
 
-    rows, checks = activation_table()
+    activation_rows, checks = activation_table()
     print_table(
-        ["x", "sigmoid(x)", "tanh(x)", "relu(x)"], rows, title="activations of negative inputs (Values)"
+        ["x", "sigmoid(x)", "tanh(x)", "relu(x)"],
+        activation_rows,
+        title="activations of negative inputs (Values)",
     )
     print_table(
         ["function", "x", "quoted", "measured", "agrees to 4 d.p."],
@@ -195,7 +197,7 @@ def main() -> int:
     ax_loss.legend()
     save_figure(fig, args.out / "negative_weights.png")
 
-    write_csv(args.out / "activations.csv", ["x", "sigmoid", "tanh", "relu"], rows)
+    write_csv(args.out / "activations.csv", ["x", "sigmoid", "tanh", "relu"], activation_rows)
     write_json(
         args.out / "results.json",
         {

@@ -156,6 +156,11 @@ def test_negative_weights_textbook_values_and_sign_constraints(demo_dir: Path) -
     for check in results["quoted_checks"]:
         assert check["agrees"], check
         assert math.isclose(check["measured"], check["quoted"], abs_tol=5e-5)
+    table = (quick_run("negative_weights", demo_dir).out / "activations.csv").read_text(encoding="utf-8")
+    lines = table.splitlines()
+    assert lines[0] == "x,sigmoid,tanh,relu"
+    by_x = {float(line.split(",")[0]): [float(v) for v in line.split(",")[1:]] for line in lines[1:]}
+    assert math.isclose(by_x[-1.0][1], math.tanh(-1.0)) and by_x[-1.0][2] == 0.0
     training = results["training"]
     assert all(share == 0.0 for share in training["all positive"]["negative_after"])
     assert all(share == 1.0 or share > 0.99 for share in training["all negative"]["negative_after"])
