@@ -212,10 +212,11 @@ def _make_drawing(name: str, body: list[str]) -> graphviz.Digraph:
 class _Group:
     """Values drawn together as one box."""
 
-    kind: str  # "neuron", "layer" or "depth"
+    kind: str  # "neuron", "layer", "sum" or "depth"
     title: str
     members: list[int] = field(default_factory=list)  # indices into the topological order
     hidden_parameters: list[int] = field(default_factory=list)  # parameters shown only in this box
+    layer: int = 0  # for neuron and layer boxes: the layer number from the labels
 
 
 @dataclass
@@ -353,7 +354,7 @@ def _neuron_plan(order: Sequence[Value], index: dict[Value, int]) -> _Plan | Non
         if root not in group_number:
             group_number[root] = len(groups)
             layer, unit = pieces[root].neuron
-            groups.append(_Group("neuron", f"neuron L{layer}.N{unit}"))
+            groups.append(_Group("neuron", f"neuron L{layer}.N{unit}", layer=layer))
         group_of[i] = group_number[root]
         groups[group_of[i]].members.append(i)
     consumers: dict[int, set[int]] = {p: set() for p in neuron_of}
@@ -370,8 +371,10 @@ def _neuron_plan(order: Sequence[Value], index: dict[Value, int]) -> _Plan | Non
 
 
 def _layer_plan(order: Sequence[Value], index: dict[Value, int], neurons: _Plan) -> _Plan:
-    """Merge the neuron boxes of one layer that share an input or a consumer (one pass of a sample)."""
-    layer_of = [int(g.title.split(".")[0].removeprefix("neuron L")) for g in neurons.groups]
+    """Merge the neuron boxes of one layer that share an input or a consumer (one pass of a sample).
+
+    Other boxes (sums) are kept as they are.
+    """
     sets = _UnionFind()
     for _ in neurons.groups:
         sets.add()
@@ -383,7 +386,9 @@ def _layer_plan(order: Sequence[Value], index: dict[Value, int], neurons: _Plan)
     first_with: dict[tuple[int, str, tuple[str, int]], int] = {}
 
     def meet(g: int, how: str, other: tuple[str, int]) -> None:
-        key = (layer_of[g], how, other)
+        if neurons.groups[g].kind != "neuron":
+            return
+        key = (neurons.groups[g].layer, how, other)
         if key in first_with:
             sets.union(first_with[key], g)
         else:
@@ -401,30 +406,34 @@ def _layer_plan(order: Sequence[Value], index: dict[Value, int], neurons: _Plan)
                 meet(g_child, "consumer", rep(i))
     group_number: dict[int, int] = {}
     groups: list[_Group] = []
-    neuron_count: list[set[str]] = []
-    applications: list[int] = []
+    neuron_names: list[set[str]] = []
+    passes: list[int] = []
     new_group_of = [_DETAILED] * len(order)
-    for g, neuron_group in enumerate(neurons.groups):
+    for g, old in enumerate(neurons.groups):
         root = sets.find(g)
         if root not in group_number:
             group_number[root] = len(groups)
-            groups.append(_Group("layer", f"layer {layer_of[g]}"))
-            neuron_count.append(set())
-            applications.append(0)
+            if old.kind == "neuron":
+                groups.append(_Group("layer", f"layer {old.layer}", layer=old.layer))
+            else:
+                groups.append(_Group(old.kind, old.title))
+            neuron_names.append(set())
+            passes.append(0)
         merged = group_number[root]
-        neuron_count[merged].add(neuron_group.title)
-        applications[merged] += 1
-        groups[merged].hidden_parameters += neuron_group.hidden_parameters
+        neuron_names[merged].add(old.title)
+        passes[merged] += 1
+        groups[merged].hidden_parameters += old.hidden_parameters
     for i, g in enumerate(neurons.group_of):
         new_group_of[i] = g if g < 0 else group_number[sets.find(g)]
         if g >= 0:
             groups[new_group_of[i]].members.append(i)
     for merged, group in enumerate(groups):
         group.hidden_parameters = sorted(set(group.hidden_parameters))
-        runs = applications[merged] / len(neuron_count[merged])
-        group.title += f" ({len(neuron_count[merged])} neurons" + (
-            f", {runs:g} passes)" if runs != 1 else ")"
-        )
+        if group.kind == "layer":
+            runs = passes[merged] / len(neuron_names[merged])
+            group.title += f" ({len(neuron_names[merged])} neurons" + (
+                f", {runs:g} passes)" if runs != 1 else ")"
+            )
     return _Plan(new_group_of, groups)
 
 
@@ -516,6 +525,46 @@ def _depth_plan(order: Sequence[Value], index: dict[Value, int], budget: int) ->
     return _Plan(group_of, groups, caption)
 
 
+def _collapse_sums(order: Sequence[Value], index: dict[Value, int], plan: _Plan) -> None:
+    """Fold each long run of + nodes that add one term at a time (a loss summed over samples) into one
+    "sum of n terms" box, so the samples lie side by side instead of in a staircase. Changes ``plan``."""
+    uses = [0] * len(order)
+    for v in order:
+        for c in v.children:
+            if isinstance(c, Value):
+                uses[index[c]] += 1
+    run_of = [-1] * len(order)  # the run each + node belongs to, named by its first node
+    runs: dict[int, list[int]] = {}
+    for i, v in enumerate(order):
+        if plan.group_of[i] != _DETAILED or v.op is None or v.op.name != "add":
+            continue
+        # continue the run of an input that is a + used only here, else start a new run
+        previous = next(
+            (
+                index[c]
+                for c in v.children
+                if isinstance(c, Value) and run_of[index[c]] >= 0 and uses[index[c]] == 1
+            ),
+            None,
+        )
+        run = i if previous is None else run_of[previous]
+        run_of[i] = run
+        runs.setdefault(run, []).append(i)
+    for members in runs.values():
+        if len(members) < 3:
+            continue
+        terms = sum(
+            1
+            for i in members
+            for c in order[i].children
+            if not (isinstance(c, Value) and run_of[index[c]] == run_of[i])
+        )
+        group = _Group("sum", f"sum of {terms:,} terms", members)
+        for i in members:
+            plan.group_of[i] = len(plan.groups)
+        plan.groups.append(group)
+
+
 def _choose_plan(order: Sequence[Value], index: dict[Value, int], max_nodes: int, collapse: str) -> _Plan:
     full = _Plan([_DETAILED] * len(order), [])
     if collapse == "none" or (collapse == "auto" and _fits(order, full, max_nodes)):
@@ -524,10 +573,11 @@ def _choose_plan(order: Sequence[Value], index: dict[Value, int], max_nodes: int
     if collapse in ("auto", "neurons", "layers"):
         neurons = _neuron_plan(order, index)
         if neurons is not None:
+            _collapse_sums(order, index, neurons)
             neurons.caption = f"{total}: each pass through a neuron is one box"
             if collapse == "neurons" or (collapse == "auto" and _fits(order, neurons, max_nodes)):
                 return neurons
-            layers = _layer_plan(order, index, neurons)
+            layers = _layer_plan(order, index, neurons)  # keeps the sum boxes
             layers.caption = f"{total}: each pass through a layer is one box"
             if collapse == "layers" or (collapse == "auto" and _fits(order, layers, max_nodes)):
                 return layers
@@ -743,19 +793,20 @@ def _group_label(group: _Group, order: Sequence[Value], decimals: int) -> tuple[
     if group.hidden_parameters:
         rows.append([f"{len(group.hidden_parameters):,} parameters inside"])
     last = order[group.members[-1]]
-    if group.kind == "neuron":
-        activation = last.op.name if last.op is not None and last.op.name in _ACTIVATION_OPS else "linear"
-        rows.insert(1, [f"activation {activation}"])
+    if group.kind in ("neuron", "sum"):
         rows.append(
             [
                 f"out {_html(_format_number(last.data, decimals))} grad {_html(_format_number(last.grad, decimals))}"
             ]
         )
+    if group.kind == "neuron":
+        activation = last.op.name if last.op is not None and last.op.name in _ACTIVATION_OPS else "linear"
+        rows.insert(1, [f"activation {activation}"])
     tooltip_lines = [group.title, f"{hidden:,} values hidden", f"ops: {common}"]
     tooltip_lines += [repr(order[p]) for p in group.hidden_parameters[:60]]
     if len(group.hidden_parameters) > 60:
         tooltip_lines.append(f"... and {len(group.hidden_parameters) - 60} more parameters")
-    if group.kind == "neuron":
+    if group.kind in ("neuron", "sum"):
         tooltip_lines.append(f"output: {last!r}")
     attributes = {
         "shape": "box3d",
@@ -878,7 +929,6 @@ def draw_network(
 
     body.append(f"\tlabel=<{_html(f'{nin} inputs → ' + ' → '.join(str(len(la.neurons)) for la in layers))}"
                 f"<br/>{_html('edge width ∝ |w|; blue w > 0, orange w < 0; hover for w and ∂loss/∂w')}>\n")  # fmt: skip
-    body.append("\tsubgraph cluster_inputs {\n\tlabel=inputs style=rounded color=gray70\n")
     for k, name in enumerate(names):
         body.append(
             _statement(
@@ -888,14 +938,12 @@ def draw_network(
                 tooltip=f"input {name}",
             )
         )
-    body.append(_column([f"in{k}" for k in range(nin)]))
+    body.append(_column("inputs", "inputs", [f"in{k}" for k in range(nin)]))
     previous = [f"in{k}" for k in range(nin)]
     previous_names = names
     for layer_number, layer in enumerate(layers, start=1):
         units = [f"n{layer_number}_{j}" for j in range(len(layer.neurons))]
         activations = sorted({n.activation for n in layer.neurons})
-        body.append(f"\tsubgraph cluster_layer{layer_number} {{\n\tlabel={_quote(f'layer {layer_number} · ' + ', '.join(activations))}"
-                    " style=rounded color=gray70\n")  # fmt: skip
         for j, neuron in enumerate(layer.neurons):
             fill, font = _grad_colours(neuron.b.grad, largest_bias_grad)
             label = _table(
@@ -907,7 +955,9 @@ def draw_network(
                 ],
             ).replace("<td><font", f'<td bgcolor="{fill}"><font')
             body.append(_statement(units[j], label, shape="box", style="rounded", tooltip=f"{neuron.b!r}\nactivation {neuron.activation}"))  # fmt: skip
-        body.append(_column(units))
+        body.append(
+            _column(f"layer{layer_number}", f"layer {layer_number} · {', '.join(activations)}", units)
+        )
         for j, neuron in enumerate(layer.neurons):
             if len(neuron.w) != len(previous):
                 raise ArgumentError(
@@ -931,11 +981,14 @@ def draw_network(
     return _make_drawing("network", body)
 
 
-def _column(units: Sequence[str]) -> str:
-    """Close a cluster, keeping its units in one rank, in order (invisible edges between neighbours)."""
-    chain = " -> ".join(units)
-    order = f"\t\t{chain} [style=invis]\n" if len(units) > 1 else ""
-    return f"\t\t{{rank=same; {'; '.join(units)}}}\n{order}\t}}\n"
+def _column(name: str, header: str, units: Sequence[str]) -> str:
+    """A header above the units, all in one rank and in this order (invisible edges between neighbours).
+
+    Not a cluster: Graphviz does not keep the order of a rank inside a cluster.
+    """
+    head = _statement(name, f"<b>{_html(header)}</b>", shape="plaintext")
+    chain = " -> ".join([name, *units])
+    return f"{head}\t{{rank=same; {'; '.join([name, *units])}}}\n\t{chain} [style=invis]\n"
 
 
 def _network_summary(

@@ -1,0 +1,109 @@
+"""Example drawings: an expression, one neuron, a trained MLP's loss graph (collapsed), a network
+diagram, a deep chain, and backpropagation step by step.
+
+    python demos/draw_graphs.py [--out DIR]      (default out/draw_graphs)
+
+Each picture is an SVG (hover over a box for the numbers in full precision); the step-through is an
+``index.html`` to open in a browser. Without Graphviz's ``dot`` program the DOT source is written
+instead, with a warning that says how to install Graphviz. Runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tinygrad_w import Value, data, losses, nn, optim, viz
+from tinygrad_w.stepper import backprop_frames
+
+
+def expression() -> Value:
+    """The classic first example: a neuron written out by hand, o = tanh(x1·w1 + x2·w2 + b)."""
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    out = (x1 * w1 + x2 * w2 + b).tanh()
+    out.label = "o"
+    out.backward()
+    return out
+
+
+def one_neuron() -> Value:
+    """A tanh neuron with three inputs, as tinygrad_w.nn builds it (labels L1.N0.w0, ...)."""
+    neuron = nn.Neuron(3, activation="tanh", seed=1, label="L1.N0")
+    inputs = [Value(x, f"x{k}") for k, x in enumerate([0.5, -1.0, 2.0])]
+    out = neuron(inputs)
+    out.backward()
+    return out
+
+
+def trained_mlp(epochs: int = 40) -> tuple[nn.MLP, Value]:
+    """MLP(2, [8, 8, 1]) trained with full-batch gradient descent on 24 moons; returns the final loss."""
+    X, y = data.moons(24, noise=0.1, seed=0)
+    model = nn.MLP(2, [8, 8, 1], activation="tanh", seed=0)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    loss = Value(0.0)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = losses.mse([model(x) for x in X], [float(label) for label in y])
+        loss.backward()
+        optimizer.step()
+    optimizer.zero_grad()
+    loss = losses.mse([model(x) for x in X], [float(label) for label in y])
+    loss.backward()
+    return model, loss
+
+
+def deep_chain(length: int = 50_000) -> Value:
+    """A long chain x → tanh → ·0.9 → + 0.1 → tanh → ...: collapsed by depth."""
+    v = Value(0.5, "x")
+    for _ in range(length // 3):
+        v = v.tanh() * 0.9 + 0.1
+    v.backward()
+    return v
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="demos/draw_graphs.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("out") / "draw_graphs", help="output folder")
+    parser.add_argument("--quick", action="store_true", help="accepted for symmetry with the other demos")
+    args = parser.parse_args()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+
+    written = [viz.render(viz.draw_graph(expression()), out / "expression.svg")]
+
+    neuron_out = one_neuron()
+    written.append(viz.render(viz.draw_graph(neuron_out), out / "neuron.svg"))
+
+    model, loss = trained_mlp(epochs=20 if args.quick else 40)
+    print(f"trained MLP(2, [8, 8, 1]) on 24 moons: final mean squared error {loss.data:.4f}")
+    written.append(viz.render(viz.draw_graph(loss), out / "mlp_loss_collapsed.svg"))
+    one_sample = model([0.5, -0.25])
+    assert isinstance(one_sample, Value)
+    model.zero_grad()
+    one_sample.backward()
+    written.append(
+        viz.render(viz.draw_graph(one_sample, collapse="neurons"), out / "mlp_one_sample_neurons.svg")
+    )
+    model.zero_grad()
+    loss.backward()  # the network diagram shows the loss gradients of the trained model
+    written.append(viz.render(viz.draw_network(model, input_names=["x1", "x2"]), out / "network.svg"))
+    small = nn.MLP(2, [3, 1], activation="tanh", seed=4)
+    small_loss = losses.mse([small(x) for x in ([0.5, -1.0], [-0.3, 0.8])], [1.0, -1.0])
+    small_loss.backward()
+    written.append(viz.render(viz.draw_network(small, input_names=["x1", "x2"]), out / "network_small.svg"))
+
+    written.append(viz.render(viz.draw_graph(deep_chain()), out / "deep_chain_collapsed.svg"))
+    written.append(backprop_frames(expression(), out / "backprop_steps"))
+    written.append(backprop_frames(neuron_out, out / "backprop_neuron"))
+
+    for path in written:
+        print(f"wrote {path}")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
