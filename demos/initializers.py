@@ -48,8 +48,13 @@ def formula_bound(scheme: str, nin: int, nout: int) -> float:
     }[scheme]
 
 
-def make_model(depth: int, width: int, activation: str, scheme: str) -> nn.MLP:
-    return nn.MLP(2, [width] * (depth - 1) + [1], activation=activation, init=scheme, seed=SEED, fused=True)
+def make_model(depth: int, width: int, activation: str, scheme: str, seed: int = SEED) -> nn.MLP:
+    return nn.MLP(2, [width] * (depth - 1) + [1], activation=activation, init=scheme, seed=seed, fused=True)
+
+
+def mean_lists(lists: list[list[float]]) -> list[float]:
+    """Element-wise mean of equally long lists."""
+    return [sum(column) / len(column) for column in zip(*lists)]
 
 
 def activation_spread(model: nn.MLP, rows: list[list[float]]) -> list[float]:
@@ -73,6 +78,7 @@ def layer_grad_norms(model: nn.MLP, rows: list[list[float]], labels: list[int]) 
 def main() -> int:
     args = parse_args(NAME, "zeros, uniform, Xavier, He and LeCun initialization on deep tanh and relu nets")
     depth, width, samples, epochs = (6, 8, 24, 8) if args.quick else (8, 24, 100, 50)
+    draws = 1 if args.quick else 5
     lr = 0.05
     rows, labels = data.moons(samples, noise=0.1, seed=SEED)
 
@@ -98,10 +104,11 @@ def main() -> int:
     for activation in ("tanh", "relu"):
         at_init[activation] = {}
         for scheme in SCHEMES:
-            model = make_model(depth, width, activation, scheme)
+            # averaged over a few independently drawn networks: one draw of a narrow layer is noisy
+            models = [make_model(depth, width, activation, scheme, SEED + k) for k in range(draws)]
             at_init[activation][scheme] = {
-                "activation_std": activation_spread(model, rows),
-                "grad_norm": layer_grad_norms(model, rows, labels),
+                "activation_std": mean_lists([activation_spread(model, rows) for model in models]),
+                "grad_norm": mean_lists([layer_grad_norms(model, rows, labels) for model in models]),
             }
         hidden = depth - 1
         print_table(
@@ -110,12 +117,13 @@ def main() -> int:
                 [f"L{i + 1}", *(at_init[activation][s]["activation_std"][i] for s in SCHEMES)]
                 for i in range(hidden)
             ],
-            title=f"{activation}, {depth} layers of width {width}: std of each hidden layer's activations at init",
+            title=f"{activation}, {depth} layers of width {width}: std of each hidden layer's activations at init "
+            f"(mean of {draws} networks)",
         )
         print_table(
             ["layer", *SCHEMES],
             [[f"L{i + 1}", *(at_init[activation][s]["grad_norm"][i] for s in SCHEMES)] for i in range(depth)],
-            title=f"{activation}: gradient norm ‖∂loss/∂W‖ per layer at init",
+            title=f"{activation}: gradient norm ‖∂loss/∂W‖ per layer at init (mean of {draws} networks)",
         )
 
     growth_rows = []
@@ -201,6 +209,7 @@ def main() -> int:
         {
             "depth": depth,
             "width": width,
+            "draws_at_init": draws,
             "bounds": [
                 dict(zip(["init", "layer", "nin", "nout", "bound", "max_abs_w", "within"], r))
                 for r in bound_rows
