@@ -58,7 +58,7 @@ def problem(samples: int, sizes: list[int]) -> tuple[Any, Any, list[list[list[fl
 
 
 def learning_rate(k: int, steps: int = 100) -> float:
-    return 1.0 - 0.9 * k / steps  # micrograd's demo schedule
+    return 1.0 - 0.9 * (k % steps) / steps  # micrograd's demo schedule (restarting after 100 steps)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -85,8 +85,9 @@ def micrograd_step(samples: int, sizes: list[int]) -> Any:
         loss = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in params)
         model.zero_grad()
         loss.backward()
+        lr = learning_rate(k)
         for p in params:
-            p.data -= learning_rate(k) * p.grad
+            p.data -= lr * p.grad
         return float(loss.data)
 
     return step
@@ -111,8 +112,9 @@ def tinygrad_scalar_step(samples: int, sizes: list[int], fused: bool = False) ->
         for p in params:
             p.grad = 0.0
         loss.backward()
+        lr = learning_rate(k)
         for p in params:
-            p.data -= learning_rate(k) * p.grad
+            p.data -= lr * p.grad
         return float(loss.data)
 
     return step
@@ -134,8 +136,9 @@ def tinygrad_batched_step(samples: int, sizes: list[int], fused: bool = False) -
         for p in params:
             p.grad = 0.0
         loss = replay.step(X, y)
+        lr = learning_rate(k)
         for p in params:
-            p.data -= learning_rate(k) * p.grad
+            p.data -= lr * p.grad
         return loss
 
     return step
@@ -163,8 +166,9 @@ def torch_step(samples: int, sizes: list[int]) -> Any:
             p.grad = None
         loss.backward()
         with torch.no_grad():
+            lr = learning_rate(k)
             for p in params:
-                p -= learning_rate(k) * p.grad
+                p -= lr * p.grad
         return float(loss.item())
 
     return step

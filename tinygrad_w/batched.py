@@ -155,7 +155,7 @@ class _OpStep:
         values[self.out_kind][self.out_rows] = out
         return args
 
-    def backward(self, tables: _Tables, args: list[Any]) -> None:
+    def backward(self, tables: _Tables, args: list[Any], check: bool = False) -> None:
         upstream = tables.grads[self.out_kind][self.out_rows]
         out = tables.values[self.out_kind][self.out_rows]
         partials = self.op.derivative(ArrayMath, out, *args)
@@ -163,7 +163,7 @@ class _OpStep:
             if scatter is None:
                 continue  # a constant, or an input nothing trainable depends on
             contribution = partial * upstream  # the chain rule, for a whole stack of edges at once
-            if not np.isfinite(contribution).all():
+            if check and not np.isfinite(contribution).all():
                 _raise_backward_error(self.op, args, out, partial, upstream, k)
             scatter.add(tables.grads[kind], _to_table(contribution, kind))
 
@@ -171,11 +171,11 @@ class _OpStep:
 class _SumStep:
     """Sums computed together: node g = offset_g + Σ_t coefficient_t · factor_t · value(term_t).
 
-    Each sum stands for a chain of nodes that are linear in their per-sample inputs, collapsed by the
-    plan: ``((b + w0·x0) + w1·x1) + ...``, ``1e-4 * (...)``, a fused ``linear`` node. A term's ``factor`` is
-    a shared value (a weight) or 1; its coefficient is a constant (-1 for a subtraction, 1e-4, ...).
+    Each sum stands for a chain of nodes that are linear in their inputs, collapsed by the plan:
+    ``((b + w0·x0) + w1·x1) + ...``, ``1e-4 * (p0·p0 + ...)``, a fused ``linear`` node. A term's ``factor``
+    is a shared value (a weight) or 1; its coefficient is a constant (-1 for a subtraction, 1e-4, ...).
     Per-sample terms become one matrix product: out = M @ values[terms], M[g, term] = coefficient·factor.
-    Shared terms (a bias) are added per sum with ``bincount``.
+    Shared terms (a bias, a penalty) are added up per sum with ``bincount``.
     """
 
     def __init__(
@@ -187,6 +187,8 @@ class _SumStep:
         row_of: dict[Value, int],
         needs_grad: set[Value],
         one_row: int,
+        ones: Value,
+        ones_row: int,
     ) -> None:
         self.op, self.nodes, self.out_kind = nodes[0].op, nodes, out_kind
         self.out_rows = np.array([row_of[n] for n in nodes], dtype=np.intp)
@@ -195,50 +197,66 @@ class _SumStep:
         # Per-sample terms: the distinct rows they read (columns of M) and where each term goes in M.
         owners, columns, factor_rows, coefficients = [], [], [], []
         term_rows: dict[int, int] = {}  # row in the per-sample table -> column of M
-        self.terms_need_grad = self.factors_need_grad = False
-        shared_owners, shared_rows, shared_coefficients, shared_wants = [], [], [], False
+        self.terms_need_grad = False
+        factors_need_grad = False
+        shared: dict[str, list[Any]] = {"owners": [], "rows": [], "factors": [], "coefficients": []}
+        shared_terms_need_grad = shared_factors_need_grad = False
         for g, node in enumerate(nodes):
             for term, coefficient, factor in expansions[node][1]:
+                factor_row = one_row if factor is None else row_of[factor]
+                factor_wanted = factor is not None and factor in needs_grad
+                term_row = row_of[term]
+                if out_kind == PER_SAMPLE and kind_of[term] == SHARED and factor is None:
+                    # A shared term alone (a bias) in a per-sample sum: write it as 1·bias, with a
+                    # per-sample row of ones as the term, so that it joins the matrix product.
+                    term_row, factor_row, factor_wanted = ones_row, row_of[term], term in needs_grad
+                    term = ones
                 if kind_of[term] == PER_SAMPLE:
                     owners.append(g)
-                    columns.append(term_rows.setdefault(row_of[term], len(term_rows)))
-                    factor_rows.append(one_row if factor is None else row_of[factor])
+                    columns.append(term_rows.setdefault(term_row, len(term_rows)))
+                    factor_rows.append(factor_row)
                     coefficients.append(coefficient)
                     self.terms_need_grad = self.terms_need_grad or term in needs_grad
-                    self.factors_need_grad = self.factors_need_grad or (
-                        factor is not None and factor in needs_grad
-                    )
+                    factors_need_grad = factors_need_grad or factor_wanted
                 else:
-                    shared_owners.append(g)
-                    shared_rows.append(row_of[term])
-                    shared_coefficients.append(coefficient)
-                    shared_wants = shared_wants or term in needs_grad
+                    for key, item in zip(shared, (g, row_of[term], factor_row, coefficient)):
+                        shared[key].append(item)
+                    shared_terms_need_grad = shared_terms_need_grad or term in needs_grad
+                    shared_factors_need_grad = shared_factors_need_grad or factor_wanted
         self.term_rows = np.array(list(term_rows), dtype=np.intp)
         self.owners = np.array(owners, dtype=np.intp)
         self.columns = np.array(columns, dtype=np.intp)
+        self.flat_index = self.owners * len(term_rows) + self.columns  # where each entry goes in M
         self.factor_rows = np.array(factor_rows, dtype=np.intp)
         self.coefficients = np.array(coefficients)
         self.repeated = len(set(zip(owners, columns))) != len(owners)  # the same term twice in one sum
-        self.factor_scatter = _ScatterAdd(self.factor_rows) if self.factors_need_grad else None
-        self.shared_owners = np.array(shared_owners, dtype=np.intp)
-        self.shared_rows = np.array(shared_rows, dtype=np.intp)
-        self.shared_coefficients = np.array(shared_coefficients)
-        self.shared_scatter = _ScatterAdd(self.shared_rows) if shared_wants else None
+        self.factor_scatter = _ScatterAdd(self.factor_rows) if factors_need_grad else None
+        self.shared_owners = np.array(shared["owners"], dtype=np.intp)
+        self.shared_rows = np.array(shared["rows"], dtype=np.intp)
+        self.shared_factor_rows = np.array(shared["factors"], dtype=np.intp)
+        self.shared_coefficients = np.array(shared["coefficients"])
+        self.shared_term_scatter = _ScatterAdd(self.shared_rows) if shared_terms_need_grad else None
+        self.shared_factor_scatter = (
+            _ScatterAdd(self.shared_factor_rows) if shared_factors_need_grad else None
+        )
 
     def forward(self, tables: _Tables) -> list[Any]:
         shared = tables.values[SHARED]
-        out: Array = np.zeros((len(self.nodes), 1)) if self.offsets is None else self.offsets
+        out: Any = self.offsets if self.offsets is not None else 0.0
         if len(self.shared_rows):
-            weighted = self.shared_coefficients * shared[self.shared_rows, 0]
+            weighted = (
+                self.shared_coefficients * shared[self.shared_rows, 0] * shared[self.shared_factor_rows, 0]
+            )
             out = out + np.bincount(self.shared_owners, weights=weighted, minlength=len(self.nodes))[:, None]
-        matrix = None
+        matrix: Array | None = None
         if len(self.term_rows):
-            matrix = np.zeros((len(self.nodes), len(self.term_rows)))
+            flat = np.zeros(len(self.nodes) * len(self.term_rows))
             entries = self.coefficients * shared[self.factor_rows, 0]
             if self.repeated:
-                np.add.at(matrix, (self.owners, self.columns), entries)
+                np.add.at(flat, self.flat_index, entries)
             else:
-                matrix[self.owners, self.columns] = entries
+                flat[self.flat_index] = entries
+            matrix = flat.reshape(len(self.nodes), len(self.term_rows))
             out = out + matrix @ tables.values[PER_SAMPLE][self.term_rows]
         if not np.isfinite(out).all():
             assert self.op is not None
@@ -248,20 +266,24 @@ class _SumStep:
         tables.values[self.out_kind][self.out_rows] = out
         return [matrix]
 
-    def backward(self, tables: _Tables, args: list[Any]) -> None:
+    def backward(self, tables: _Tables, args: list[Any], check: bool = False) -> None:
         upstream = tables.grads[self.out_kind][self.out_rows]
         (matrix,) = args
-        if self.shared_scatter is not None:
-            per_sum = _to_table(upstream, SHARED)[self.shared_owners]
-            self.shared_scatter.add(tables.grads[SHARED], per_sum * self.shared_coefficients[:, None])
+        shared, shared_grads = tables.values[SHARED], tables.grads[SHARED]
+        if self.shared_term_scatter is not None or self.shared_factor_scatter is not None:
+            per_term = _to_table(upstream, SHARED)[self.shared_owners] * self.shared_coefficients[:, None]
+            if self.shared_term_scatter is not None:  # ∂(c·f·v)/∂v = c·f
+                self.shared_term_scatter.add(shared_grads, per_term * shared[self.shared_factor_rows])
+            if self.shared_factor_scatter is not None:  # ∂(c·f·v)/∂f = c·v
+                self.shared_factor_scatter.add(shared_grads, per_term * shared[self.shared_rows])
         if matrix is None:
             return
         if self.terms_need_grad:  # ∂out/∂term = coefficient·factor, for every sample: Mᵀ @ upstream
             tables.grads[PER_SAMPLE][self.term_rows] += matrix.T @ upstream
         if self.factor_scatter is not None:  # ∂out/∂factor = coefficient·term, summed over the batch
             by_entry = upstream @ tables.values[PER_SAMPLE][self.term_rows].T
-            contribution = self.coefficients * by_entry[self.owners, self.columns]
-            self.factor_scatter.add(tables.grads[SHARED], contribution[:, None])
+            contribution = self.coefficients * by_entry.ravel()[self.flat_index]
+            self.factor_scatter.add(shared_grads, contribution[:, None])
 
 
 def _first_bad(array: Array) -> tuple[int, int]:
@@ -491,7 +513,7 @@ class BatchedLoss:
                 pair_kinds = (kind_of[node.children[k]], kind_of[node.children[j]])  # type: ignore[index]
                 if pair_kinds == (SHARED, PER_SAMPLE):
                     k, j = j, k
-                elif pair_kinds != (PER_SAMPLE, SHARED):
+                elif pair_kinds == (PER_SAMPLE, PER_SAMPLE):
                     break
                 terms.append((node.children[k], 1.0, node.children[j]))  # type: ignore[arg-type]
             else:
@@ -511,7 +533,11 @@ class BatchedLoss:
             row_of[node] = counts[kind_of[node]]
             counts[kind_of[node]] += 1
         self._one_row = counts[SHARED]  # a shared row holding 1.0: the factor of a term that has none
+        self._ones_row = counts[PER_SAMPLE]  # a per-sample row of ones: the term of a bias
         counts[SHARED] += 1
+        counts[PER_SAMPLE] += 1
+        ones = Value(1.0, "ones")
+        kind_of[ones] = PER_SAMPLE
         self._shape = counts
         self._param_rows = np.array([row_of.get(p, -1) for p in self.params], dtype=np.intp)
         self._param_used = self._param_rows >= 0  # a parameter the loss does not use has no row
@@ -545,7 +571,17 @@ class BatchedLoss:
         for key, nodes in sorted(groups.items(), key=lambda item: item[0][0]):  # stable: first seen first
             if key[1] == "sum":
                 self._steps.append(
-                    _SumStep(nodes, key[2], expansions, kind_of, row_of, needs_grad, self._one_row)
+                    _SumStep(
+                        nodes,
+                        key[2],
+                        expansions,
+                        kind_of,
+                        row_of,
+                        needs_grad,
+                        self._one_row,
+                        ones,
+                        self._ones_row,
+                    )
                 )
             else:
                 self._steps.append(_OpStep(key[3], nodes, key[4], key[2], row_of, needs_grad))
@@ -572,6 +608,7 @@ class BatchedLoss:
         shared[self._used_rows, 0] = list(map(_DATA, self._used_params))  # map: faster than a loop
         shared[self._other_rows, 0] = [leaf.data for leaf in self._other_leaves]
         shared[self._one_row, 0] = 1.0
+        per_sample[self._ones_row] = 1.0
         for column, row in zip([*X.T, y], self._input_rows):
             if row >= 0:
                 per_sample[row] = column
@@ -584,6 +621,21 @@ class BatchedLoss:
             else:  # the same number for every sample: its mean is itself, its sum n times it
                 total += float(values[0]) * (n if reduction == "sum" else 1)
         return total, tables, saved
+
+    def _backward(self, tables: _Tables, saved: list[list[Any]], n: int, check: bool) -> Array:
+        """Every step's derivative in reverse order; returns the parameters' gradients (used ones)."""
+        tables.zero_grads()
+        # Seed with ∂total/∂root: 1/n per sample for a mean, 1 for a sum; a shared root counts n times in
+        # a sum and once otherwise (the penalty).
+        for (kind, row), reduction in zip(self._roots, (self.reduction, "once")):
+            if kind == PER_SAMPLE:
+                tables.grads[kind][row] += 1.0 / n if reduction == "mean" else 1.0
+            else:
+                tables.grads[kind][row] += n if reduction == "sum" else 1.0
+        for step, args in zip(reversed(self._steps), reversed(saved)):
+            step.backward(tables, args, check)
+        grads: Array = tables.grads[SHARED][self._used_rows, 0]
+        return grads
 
     def loss(self, X: Any, y: Any) -> float:
         """The total loss on the batch (forward only; no gradient is touched)."""
@@ -601,18 +653,13 @@ class BatchedLoss:
         n = X.shape[0]
         with np.errstate(all="ignore"):
             total, tables, saved = self._forward(X, y)
-            tables.zero_grads()
-            # Seed with ∂total/∂root: 1/n per sample for a mean, 1 for a sum; a shared root counts n times
-            # in a sum and once otherwise (the penalty).
-            for (kind, row), reduction in zip(self._roots, (self.reduction, "once")):
-                if kind == PER_SAMPLE:
-                    tables.grads[kind][row] += 1.0 / n if reduction == "mean" else 1.0
-                else:
-                    tables.grads[kind][row] += n if reduction == "sum" else 1.0
-            for step, args in zip(reversed(self._steps), reversed(saved)):
-                step.backward(tables, args)
-            param_grads = tables.grads[SHARED][self._used_rows, 0].tolist()
-        for p, g in zip(self._used_params, param_grads):
+            param_grads = self._backward(tables, saved, n, check=False)
+            # A NaN or an infinity anywhere in backward reaches some parameter's gradient (x·0 is NaN
+            # for x = ±inf). Only then walk back again, checking every step, to name the op and sample.
+            if not np.isfinite(param_grads).all():
+                self._backward(tables, saved, n, check=True)
+                raise OperationOverflowError("batched: a parameter's gradient is not a finite float")
+        for p, g in zip(self._used_params, param_grads.tolist()):
             p.grad += g
         return total
 
