@@ -126,6 +126,9 @@ def test_initial_weights_stay_within_the_formula_bounds(demo_dir: Path) -> None:
     for row in results["bounds"]:
         assert row["max_abs_w"] <= row["bound"] + 1e-12, row
         assert row["within"] is True
+    growth = {(r["activation"], r["init"]): r["std_ratio"] for r in results["growth"]}
+    # relu with U[-1, 1] amplifies the signal layer after layer; Xavier's smaller weights shrink it
+    assert growth[("relu", "uniform")] > 1.0 > growth[("relu", "xavier_uniform")]
     # zero init: every unit outputs 0 (tanh(0) = relu(0) = 0), so every weight gradient is 0
     for activation in ("tanh", "relu"):
         assert all(g == 0.0 for g in results["at_init"][activation]["zeros"]["grad_norm"])
@@ -179,6 +182,7 @@ def test_learning_rate_curves(demo_dir: Path) -> None:
     results = quick_run("learning_rate", demo_dir).results()
     final = results["final_loss"]
     assert final["good"] < final["too small"]
+    assert results["lambda_vs_linear_lr_gap"] < 1e-12  # LinearLR(1, 0.1, E) is micrograd's decay
     for name, lrs in results["scheduler_lrs"].items():
         assert len(lrs) == results["epochs"], name
         assert all(lr > 0 for lr in lrs) or name == "CosineAnnealingLR", name
