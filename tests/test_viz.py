@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_w import Value, topological_order, viz
+from tinygrad_w import Value, linear, topological_order, viz
 from tinygrad_w.errors import ArgumentError, OperandTypeError
 from tinygrad_w.losses import mse
 from tinygrad_w.nn import MLP
@@ -297,6 +297,70 @@ def test_a_large_mlp_loss_graph_collapses_layer_by_layer(dot_binary: str, tmp_pa
     assert len(value_nodes(source)) + sum(hidden_counts(source)) + len(model.parameters()) == len(order)
     assert source.count("<b>layer 2 (16 neurons)</b>") == 20  # one box per sample and layer
     svg_of(drawing, tmp_path)
+
+
+def test_a_loss_over_many_samples_draws_two_samples_and_folds_the_rest(
+    dot_binary: str, tmp_path: Path
+) -> None:
+    model = MLP(2, [16, 16, 1], seed=0, fused=True)
+    loss = mlp_loss(model, 200)
+    drawing = viz.draw_graph(loss)
+    source = drawing.source
+    assert "the first 2 of the 200 terms of the longest sum are drawn" in source
+    assert "<b>198 more terms of the sum of 200 terms, like the first 2</b>" in source
+    assert source.count("<b>layer 1 (16 neurons)</b>") == 2
+    order = topological_order(loss)
+    assert len(value_nodes(source)) + sum(hidden_counts(source)) + len(model.parameters()) == len(order)
+    svg_of(drawing, tmp_path)
+
+
+def test_a_long_sum_of_leaves_shows_two_terms_and_one_box_for_the_rest() -> None:
+    leaves = [Value(float(i % 7)) for i in range(20_000)]
+    total = sum(leaves, Value(0.0, "start"))
+    source = viz.draw_graph(total).source
+    assert "the first 2 of the 20,001 terms" in source
+    assert sum(hidden_counts(source)) + len(value_nodes(source)) == len(topological_order(total))
+
+
+def test_too_many_edges_collapse_further_than_too_many_boxes() -> None:
+    model = MLP(2, [40, 40, 1], seed=0)
+    out = model([0.1, 0.2])
+    assert isinstance(out, Value)
+    assert "each pass through a neuron" in viz.draw_graph(out).source  # 81 boxes, 1,680 edges: fine
+    assert "each pass through a layer" in viz.draw_graph(out, max_nodes=100).source  # > 10 edges per node
+
+
+def test_huge_tooltips_are_cut_so_dot_accepts_them(dot_binary: str, tmp_path: Path) -> None:
+    weights = [Value(0.1 * (k % 10), f"w{k}") for k in range(3000)]
+    out = linear(weights, [1.0] * 3000, 0.0)
+    source = viz.draw_graph(out, collapse="none").source
+    assert "more characters)" in source
+    svg_of(viz.draw_graph(out), tmp_path)
+
+
+def test_the_demo_writes_every_drawing(dot_binary: str, tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parent.parent / "demos" / "draw_graphs.py"
+    result = subprocess.run(
+        [sys.executable, str(demo), "--out", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    expected = [
+        "expression.svg",
+        "neuron.svg",
+        "mlp_loss_collapsed.svg",
+        "mlp_one_sample_neurons.svg",
+        "network.svg",
+        "network_small.svg",
+        "deep_chain_collapsed.svg",
+        "backprop_steps/index.html",
+        "backprop_neuron/index.html",
+    ]
+    for name in expected:
+        assert f"wrote {tmp_path / name}" in result.stdout
+        if name.endswith(".svg"):
+            ET.parse(tmp_path / name)
+    collapsed = (tmp_path / "mlp_loss_collapsed.svg").read_text(encoding="utf-8")
+    assert "each pass through a layer is one box" in collapsed
 
 
 def test_neuron_boxes_hide_their_parameters_and_count_everything() -> None:

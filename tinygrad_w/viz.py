@@ -63,6 +63,8 @@ _COLLAPSE_MODES = ("auto", "none", "neurons", "layers", "depth")
 _FORMATS = ("svg", "png", "pdf", "dot", "gv")
 _MAX_LEVELS_PER_END = 12  # a collapsed deep graph shows this many levels at each end, at most
 _BACKSLASH = "\u29f5"  # ⧵, shown in place of a backslash
+_EDGES_PER_NODE = 10  # a drawing may have 10 edges per allowed node (dot takes ~1 s for 4,000 edges)
+_MAX_QUOTED_CHARS = 2000  # longer tooltips are cut (escaping may grow them up to 5×)
 _MAX_LABEL_CHARS = 40  # longer labels are shortened on the picture; the tooltip keeps them whole
 
 # Gradient colours, from light (small |grad|) to dark (the largest |grad| in the drawing).
@@ -125,6 +127,8 @@ def _quote(text: str) -> str:
     backslashes are shown as ⧵ (see :func:`_printable`), ``&`` is written ``&amp;``, quotes are escaped
     and newlines become ``\\n``.
     """
+    if len(text) > _MAX_QUOTED_CHARS:  # Graphviz refuses quoted strings longer than 16,384 characters
+        text = text[:_MAX_QUOTED_CHARS] + f"… ({len(text) - _MAX_QUOTED_CHARS:,} more characters)"
     escaped = _printable(text).replace("&", "&amp;").replace('"', '\\"')
     return '"' + escaped.replace("\n", "\\n") + '"'
 
@@ -212,7 +216,7 @@ def _make_drawing(name: str, body: list[str]) -> graphviz.Digraph:
 class _Group:
     """Values drawn together as one box."""
 
-    kind: str  # "neuron", "layer", "sum" or "depth"
+    kind: str  # "neuron", "layer", "sum", "fold" or "depth"
     title: str
     members: list[int] = field(default_factory=list)  # indices into the topological order
     hidden_parameters: list[int] = field(default_factory=list)  # parameters shown only in this box
@@ -239,13 +243,32 @@ def _node_cost(v: Value) -> int:
     return 2 + sum(1 for c in v.children if not isinstance(c, Value))
 
 
-def _fits(order: Sequence[Value], plan: _Plan, max_nodes: int) -> bool:
-    """Whether the plan needs at most ``max_nodes`` Graphviz nodes (one more for the legend)."""
+def _fits(order: Sequence[Value], index: dict[Value, int], plan: _Plan, max_nodes: int) -> bool:
+    """Whether the plan needs at most ``max_nodes`` Graphviz nodes (one more for the legend) and at most
+    ``_EDGES_PER_NODE * max_nodes`` edges: layout time grows with both."""
     room = max_nodes - 1 - len(plan.groups)
-    for v, g in zip(order, plan.group_of):
+    group_of = plan.group_of
+    for v, g in zip(order, group_of):
         if g == _DETAILED:
             room -= _node_cost(v)
             if room < 0:
+                return False
+    edges_left = _EDGES_PER_NODE * max_nodes
+    between_boxes: set[tuple[int, int]] = set()  # edges touching a box are drawn once per pair of ends
+    for i, v in enumerate(order):
+        if group_of[i] == _HIDDEN or v.op is None:
+            continue
+        for c in v.children:
+            j = index[c] if isinstance(c, Value) else i
+            if group_of[i] == _DETAILED and (j == i or group_of[j] == _DETAILED):
+                edges_left -= 1  # a constant's edge, or one between two drawn values
+            elif group_of[j] != _HIDDEN and (group_of[i] != group_of[j] or group_of[i] == _DETAILED):
+                end = i if group_of[i] == _DETAILED else -1 - group_of[i]
+                start = j if group_of[j] == _DETAILED else -1 - group_of[j]
+                if (start, end) not in between_boxes:
+                    between_boxes.add((start, end))
+                    edges_left -= 1
+            if edges_left < 0:
                 return False
     return True
 
@@ -565,27 +588,98 @@ def _collapse_sums(order: Sequence[Value], index: dict[Value, int], plan: _Plan)
         plan.groups.append(group)
 
 
+_FOLD_KEEP = 2  # terms of a long sum drawn before the rest are folded into one box
+
+
+def _fold_terms(order: Sequence[Value], index: dict[Value, int], plan: _Plan) -> _Plan | None:
+    """Draw the first terms of the longest sum and fold the others (each term's own nodes) into one box.
+
+    A loss summed over samples repeats the same subgraph once per sample; two of them show the pattern.
+    A node belongs to a term when everything that uses it belongs to that term; nodes shared between
+    terms (the parameters) or used outside the sum stay where they were. None if there is no sum to fold.
+    """
+    sums = [g for g, group in enumerate(plan.groups) if group.kind == "sum"]
+    if not sums:
+        return None
+    target = max(sums, key=lambda g: (len(plan.groups[g].members), -g))
+    members = plan.groups[target].members
+    in_sum = set(members)
+    unseen, shared = -1, -2
+    owner = [unseen] * len(order)
+    terms = 0
+    for m in members:
+        for c in order[m].children:
+            if isinstance(c, Value) and index[c] not in in_sum:
+                j = index[c]
+                owner[j] = terms if owner[j] == unseen else shared
+                terms += 1
+    if terms <= _FOLD_KEEP + 1:
+        return None
+    for i in range(len(order) - 1, -1, -1):
+        if i in in_sum:
+            continue
+        passed = owner[i] if owner[i] >= 0 else shared  # nodes outside every term make their inputs shared
+        for c in order[i].children:
+            if isinstance(c, Value):
+                j = index[c]
+                if owner[j] == unseen:
+                    owner[j] = passed
+                elif owner[j] != passed:
+                    owner[j] = shared
+    fold = len(plan.groups)
+    group_of = [fold if owner[i] >= _FOLD_KEEP else g for i, g in enumerate(plan.group_of)]
+    folded = _Group(
+        "fold",
+        f"{terms - _FOLD_KEEP:,} more terms of the {plan.groups[target].title}, like the first {_FOLD_KEEP}",
+    )
+    candidates = [*plan.groups, folded]
+    # Renumber the boxes that still hold something, in order of their first member.
+    renumber: dict[int, int] = {}
+    groups: list[_Group] = []
+    for i, g in enumerate(group_of):
+        if g < 0:
+            continue
+        if g not in renumber:
+            renumber[g] = len(groups)
+            old = candidates[g]
+            groups.append(_Group(old.kind, old.title, [], list(old.hidden_parameters), old.layer))
+        group_of[i] = renumber[g]
+        groups[group_of[i]].members.append(i)
+    caption = f"{plan.caption}; the first {_FOLD_KEEP} of the {terms:,} terms of the longest sum are drawn"
+    return _Plan(group_of, groups, caption)
+
+
 def _choose_plan(order: Sequence[Value], index: dict[Value, int], max_nodes: int, collapse: str) -> _Plan:
+    """The least collapsed plan that fits in ``max_nodes`` (or the one ``collapse`` asks for):
+    everything; one box per neuron pass; per layer pass; long sums folded after two terms; by depth."""
     full = _Plan([_DETAILED] * len(order), [])
-    if collapse == "none" or (collapse == "auto" and _fits(order, full, max_nodes)):
+    if collapse == "none" or (collapse == "auto" and _fits(order, index, full, max_nodes)):
         return full
     total = f"{len(order):,} values need more than max_nodes={max_nodes} boxes"
+    base = None
     if collapse in ("auto", "neurons", "layers"):
         neurons = _neuron_plan(order, index)
         if neurons is not None:
             _collapse_sums(order, index, neurons)
             neurons.caption = f"{total}: each pass through a neuron is one box"
-            if collapse == "neurons" or (collapse == "auto" and _fits(order, neurons, max_nodes)):
+            if collapse == "neurons" or (collapse == "auto" and _fits(order, index, neurons, max_nodes)):
                 return neurons
-            layers = _layer_plan(order, index, neurons)  # keeps the sum boxes
-            layers.caption = f"{total}: each pass through a layer is one box"
-            if collapse == "layers" or (collapse == "auto" and _fits(order, layers, max_nodes)):
-                return layers
+            base = _layer_plan(order, index, neurons)  # keeps the sum boxes
+            base.caption = f"{total}: each pass through a layer is one box"
+            if collapse == "layers" or (collapse == "auto" and _fits(order, index, base, max_nodes)):
+                return base
         elif collapse != "auto":
             raise ArgumentError(
                 f"draw_graph: collapse={collapse!r} needs parameters labelled like L1.N0.w0 "
                 "(tinygrad_w.nn labels); this graph has none"
             )
+    if collapse == "auto":
+        if base is None:
+            base = _Plan([_DETAILED] * len(order), [], total)
+            _collapse_sums(order, index, base)
+        folded = _fold_terms(order, index, base)
+        if folded is not None and _fits(order, index, folded, max_nodes):
+            return folded
     plan = _depth_plan(order, index, max_nodes - 1)
     plan.caption = f"{total}: {plan.caption}"
     return plan
