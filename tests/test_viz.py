@@ -348,6 +348,7 @@ def test_the_demo_writes_every_drawing(dot_binary: str, tmp_path: Path) -> None:
         "expression.svg",
         "neuron.svg",
         "mlp_loss_collapsed.svg",
+        "mlp_loss_folded.svg",
         "mlp_one_sample_neurons.svg",
         "network.svg",
         "network_small.svg",

@@ -64,6 +64,7 @@ _FORMATS = ("svg", "png", "pdf", "dot", "gv")
 _MAX_LEVELS_PER_END = 12  # a collapsed deep graph shows this many levels at each end, at most
 _BACKSLASH = "\u29f5"  # ⧵, shown in place of a backslash
 _EDGES_PER_NODE = 10  # a drawing may have 10 edges per allowed node (dot takes ~1 s for 4,000 edges)
+_LISTED_PARAMETERS = 12  # a box's tooltip lists this many of its parameters in full
 _MAX_QUOTED_CHARS = 2000  # longer tooltips are cut (escaping may grow them up to 5×)
 _MAX_LABEL_CHARS = 40  # longer labels are shortened on the picture; the tooltip keeps them whole
 
@@ -897,9 +898,10 @@ def _group_label(group: _Group, order: Sequence[Value], decimals: int) -> tuple[
         activation = last.op.name if last.op is not None and last.op.name in _ACTIVATION_OPS else "linear"
         rows.insert(1, [f"activation {activation}"])
     tooltip_lines = [group.title, f"{hidden:,} values hidden", f"ops: {common}"]
-    tooltip_lines += [repr(order[p]) for p in group.hidden_parameters[:60]]
-    if len(group.hidden_parameters) > 60:
-        tooltip_lines.append(f"... and {len(group.hidden_parameters) - 60} more parameters")
+    listed = group.hidden_parameters[:_LISTED_PARAMETERS]
+    tooltip_lines += [repr(order[p]) for p in listed]
+    if len(group.hidden_parameters) > len(listed):
+        tooltip_lines.append(f"... and {len(group.hidden_parameters) - len(listed)} more parameters")
     if group.kind in ("neuron", "sum"):
         tooltip_lines.append(f"output: {last!r}")
     attributes = {
