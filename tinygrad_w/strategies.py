@@ -40,22 +40,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hypothesis import strategies as st
 
-from .engine import (
-    ABS,
-    DIV,
-    LEAKY_RELU,
-    LOG,
-    POW,
-    RELU,
-    SQRT,
-    VPOW,
-    Op,
-    Value,
-    topological_order,
-)
+from .engine import Op, Value
 from .errors import GradcheckError
 from .mathlib import FloatMath
-from .testing import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, gradcheck, gradgradcheck
+from .testing import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, gradcheck, gradgradcheck, near_kinks_or_edges
 
 if TYPE_CHECKING:
     from .nn import MLP
@@ -425,38 +413,7 @@ def expressions(ops: Sequence[OpSpec] = DEFAULT_OPS, **kwargs: Any) -> st.Search
 
 
 # ----------------------------------------------------------------------------------------------------
-# Inputs for any Value graph: domains and kinks, read from the graph itself
-
-# For each op: which of its inputs must stay away from which point, and why.
-_EDGES: dict[str, tuple[int, str]] = {
-    RELU.name: (0, "the kink of relu at 0"),
-    ABS.name: (0, "the kink of abs at 0"),
-    LEAKY_RELU.name: (0, "the kink of leaky_relu at 0"),
-    LOG.name: (0, "the edge of log's domain at 0"),
-    SQRT.name: (0, "the edge of sqrt's domain at 0"),
-    DIV.name: (1, "division by 0"),
-    POW.name: (0, "0, where x ** k may be undefined or not smooth"),
-    VPOW.name: (0, "the edge of a ** b's domain at 0"),
-}
-
-
-def near_kinks_or_edges(root: Value, margin: float = MARGIN) -> list[str]:
-    """Why finite differences around this graph's point would be unreliable: one line per node whose input
-    is within ``margin`` of a kink or of the edge of its op's domain (an empty list when all is well)."""
-    problems = []
-    for node in topological_order(root):
-        if node.op is None or node.op.name not in _EDGES:
-            continue
-        position, what = _EDGES[node.op.name]
-        child = node.children[position]
-        value = child.data if isinstance(child, Value) else child
-        if abs(value) < margin and not (node.op is POW and _is_whole_nonnegative(node.children[1])):
-            problems.append(f"{node.op.name}: input {value!r} is within {margin:g} of {what}")
-    return problems
-
-
-def _is_whole_nonnegative(k: Value | float) -> bool:
-    return not isinstance(k, Value) and k >= 0 and float(k).is_integer()
+# Inputs for any Value graph (skip points with tinygrad_w.testing.near_kinks_or_edges, re-exported here)
 
 
 def inputs_for(

@@ -44,7 +44,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Value, grad
+from .engine import ABS, DIV, LEAKY_RELU, LOG, POW, RELU, SQRT, VPOW, Value, grad, topological_order
 from .errors import GradcheckError, OperandTypeError
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "gradcheck_parameters",
     "gradgradcheck",
     "is_close",
+    "near_kinks_or_edges",
     "numeric_gradient",
 ]
 
@@ -311,3 +312,38 @@ def gradcheck_parameters(
             p.data = saved
         rows.append(GradientRow(p.label or f"p{i}", analytic[i], (above - below) / (2.0 * eps)))
     return _verdict("gradcheck_parameters", rows, f"{len(parameters)} parameters", eps, atol, rtol)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Where finite differences cannot be trusted
+
+# For each op: which of its inputs must stay away from which point, and why.
+_EDGES: dict[str, tuple[int, str]] = {
+    RELU.name: (0, "the kink of relu at 0"),
+    ABS.name: (0, "the kink of abs at 0"),
+    LEAKY_RELU.name: (0, "the kink of leaky_relu at 0"),
+    LOG.name: (0, "the edge of log's domain at 0"),
+    SQRT.name: (0, "the edge of sqrt's domain at 0"),
+    DIV.name: (1, "division by 0"),
+    POW.name: (0, "0, where x ** k may be undefined or not smooth"),
+    VPOW.name: (0, "the edge of a ** b's domain at 0"),
+}
+
+
+def near_kinks_or_edges(root: Value, margin: float = 0.05) -> list[str]:
+    """Why finite differences around this graph's point would be unreliable: one line per node whose input
+    is within ``margin`` of a kink or of the edge of its op's domain (an empty list when all is well)."""
+    problems = []
+    for node in topological_order(root):
+        if node.op is None or node.op.name not in _EDGES:
+            continue
+        position, what = _EDGES[node.op.name]
+        child = node.children[position]
+        value = child.data if isinstance(child, Value) else child
+        if abs(value) < margin and not (node.op is POW and _is_whole_nonnegative(node.children[1])):
+            problems.append(f"{node.op.name}: input {value!r} is within {margin:g} of {what}")
+    return problems
+
+
+def _is_whole_nonnegative(k: Value | float) -> bool:
+    return not isinstance(k, Value) and k >= 0 and float(k).is_integer()
