@@ -3,8 +3,9 @@
 - :func:`draw_graph` draws the graph behind a Value: a box per Value (label, data, grad), an ellipse per
   operation, one edge per use of an input (``a * a`` draws two), constants as small grey ellipses.
   Gradients colour the boxes: blue for positive, orange for negative, darker for larger ``|grad|``.
-  Big graphs are collapsed (neuron by neuron, then layer by layer, then by depth) so that they still lay
-  out in a few seconds, and the picture says what was collapsed.
+  Big graphs are collapsed (neuron by neuron, then layer by layer, then a long sum after its first two
+  terms, then by depth) so that they still lay out in a few seconds, and the picture says what was
+  collapsed and how many values each box hides.
 - :func:`draw_network` draws an MLP the textbook way: units in columns, one edge per weight, pen width
   by ``|w|``, colour by the sign of ``w``, every weight and gradient in the edge's tooltip.
 - :func:`render` writes a drawing as SVG, PNG, PDF or DOT, chosen by the file's suffix. Without
@@ -12,6 +13,8 @@
 
 Node names in the DOT source come from the topological order of the graph (``v0``, ``v1``, ...), never
 from ``id()`` or hashing, so the same graph gives the same DOT text in every process.
+
+:mod:`tinygrad_w.stepper` uses these drawings to show backpropagation one node at a time.
 
 The ``graphviz`` package is imported inside the functions that need it, so ``import tinygrad_w`` works
 without it. Drawings are ``graphviz.Digraph`` objects; in Jupyter they display inline as SVG, and show
@@ -751,6 +754,8 @@ def _draw_expression(
     marks: _Marks | None = None,
     title: str = "",
 ) -> graphviz.Digraph:
+    """draw_graph's work; ``marks`` (from the step-through) replaces the gradients shown and highlights
+    the node passing its gradient back; ``title`` goes above the caption."""
     if not isinstance(root, Value):
         raise OperandTypeError(f"{where}: expected a Value, got {type(root).__name__} {root!r}")
     _check_settings(where, decimals, rankdir)
@@ -858,8 +863,8 @@ def _draw_expression(
                 if isinstance(child, Value):
                     j = index[child]
                     # an edge leaving a box, or a drawn value feeding a box
-                    leaves_box = group_of[j] >= 0 and group_of[j] != group_of[i]
-                    if leaves_box or (group_of[j] == _DETAILED and group_of[i] >= 0):
+                    from_box = group_of[j] >= 0 and group_of[j] != group_of[i]
+                    if from_box or (group_of[j] == _DETAILED and group_of[i] >= 0):
                         crossing[(rep(j), target)] += 1
     for g, group in enumerate(plan.groups):
         label, attributes = _group_label(group, order, decimals)
@@ -930,10 +935,20 @@ def draw_graph(
     have a double border, inputs (leaves without one) rounded corners, constants a dashed grey ellipse.
     Tooltips in SVG output give every number in full precision.
 
-    A graph needing more than ``max_nodes`` Graphviz nodes is collapsed (``collapse="auto"``): each pass
-    through a neuron becomes one box, then each pass through a layer, and otherwise (no ``L1.N0.w0``
-    labels, or still too big) the values far from both the output and the inputs are summarised by
-    depth. The caption says which. ``collapse`` may force "none", "neurons", "layers" or "depth".
+    Graphviz's layout time grows about with the square of the graph's size, so a graph needing more
+    than ``max_nodes`` Graphviz nodes (or more than 10 edges per allowed node) is collapsed, by the
+    first of these steps that fits (``collapse="auto"``):
+
+    1. each pass through a neuron becomes one box (neurons are found from the parameter labels
+       ``L1.N0.w0``, ``L1.N0.b`` that :mod:`tinygrad_w.nn` writes), and each long run of ``+`` (a loss
+       summed over samples) one "sum" box;
+    2. each pass through a layer becomes one box;
+    3. the longest sum shows its first two terms and folds the others into one box;
+    4. the values nearest the output and nearest the inputs are drawn and the rest is summarised in
+       boxes by depth (distance from the output).
+
+    The caption says which step was taken; each box says how many values it hides and which ops.
+    ``collapse`` may force "none", "neurons", "layers" or "depth".
 
     Returns a ``graphviz.Digraph``: ``.source`` is the DOT text, :func:`render` writes it to a file, and
     Jupyter displays it inline.
