@@ -176,9 +176,9 @@ def main() -> int:
     plt = pyplot()
     fig, (ax_norms, ax_train) = plt.subplots(1, 2, figsize=(10, 3.8))
     for name, values in norms.items():
-        ax_norms.semilogy(range(DEPTH), values, marker="o", label=name)
-    ax_norms.set_xlabel("layer (0 = next to the input)")
-    ax_norms.set_ylabel("‖∂loss/∂W‖ at init")
+        ax_norms.semilogy(range(1, DEPTH + 1), values, marker="o", label=name)
+    ax_norms.set_xlabel("layer (1 = next to the input)")
+    ax_norms.set_ylabel("RMS of ‖∂score/∂W‖ at init")
     ax_norms.legend()
     for name, r in runs.items():
         ax_train.semilogy(r["losses"], label=name)
