@@ -185,6 +185,15 @@ def main() -> int:
     xs = np.linspace(-4, 2, 121)
     for function in ("sigmoid", "tanh", "relu"):
         ax_act.plot(xs, [getattr(Value(float(x)), function)().data for x in xs], label=function)
+    for check in checks:  # the textbook values, where the curves must pass
+        ax_act.plot(check["x"], check["quoted"], "kx")
+        ax_act.annotate(
+            f"{check['function']}({check['x']:g}) = {check['quoted']}",
+            (check["x"], check["quoted"]),
+            xytext=(8, -4),
+            textcoords="offset points",
+            fontsize=7,
+        )
     ax_act.axvline(0, color="grey", linewidth=0.5)
     ax_act.axhline(0, color="grey", linewidth=0.5)
     ax_act.set_title("activations (negative inputs on the left)")
