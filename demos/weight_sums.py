@@ -114,13 +114,14 @@ def main() -> int:
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, stat in zip(axes, STATS):
-        for name, r in runs.items():
-            ax.plot([row[stat] for row in r["per_epoch"]], label=f"{name}: all")
-            for layer in ("L1", "L2"):
+        for colour, (name, r) in zip(("C0", "C3"), runs.items()):
+            ax.plot([row[stat] for row in r["per_epoch"]], color=colour, label=f"{name}: all 9 weights")
+            for layer, style in (("L1", ":"), ("L2", "--")):
                 ax.plot(
                     [row[f"{layer}.{stat}"] for row in r["per_epoch"]],
-                    linestyle=":",
-                    label=f"{name}: {layer}",
+                    color=colour,
+                    linestyle=style,
+                    label=f"{name}: layer {layer[1]}",
                 )
         ax.set_title(STAT_NAMES[stat])
         ax.set_xlabel("epoch")
