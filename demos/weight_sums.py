@@ -66,7 +66,7 @@ def main() -> int:
     step = max(1, epochs // 10)
     shown = [row for row in plain if row["epoch"] % step == 0 or row["epoch"] == epochs]
     print_table(
-        ["epoch", "Σw", "Σ|w|", "Σw²", "L1 Σw", "L2 Σw", "loss", "accuracy"],
+        ["epoch", "Σw", "Σ|w|", "Σw²", "layer 1 Σw", "layer 2 Σw", "loss", "accuracy"],
         [
             [
                 r["epoch"],
@@ -80,7 +80,7 @@ def main() -> int:
             ]
             for r in shown
         ],
-        title=f"MLP 2-3-1 (tanh), {samples} moons, SGD lr {lr}: weight sums (9 weights: 6 in L1, 3 in L2)",
+        title=f"MLP 2-3-1 (tanh), {samples} moons, SGD lr {lr}: weight sums (9 weights: 6 in layer 1, 3 in layer 2)",
     )
     print_table(
         ["run", "Σw start", "Σw end", "Σ|w| start", "Σ|w| end", "Σw² start", "Σw² end", "accuracy"],
