@@ -17,6 +17,7 @@ from .errors import (
     ShapeError,
     TinygradError,
 )
+from .expr import parse, parse_with_inputs
 from .io import load, save
 from .nn import MLP
 from .testing import gradcheck, gradgradcheck
@@ -54,6 +55,8 @@ __all__ = [
     "losses",
     "nn",
     "optim",
+    "parse",
+    "parse_with_inputs",
     "penalties",
     "save",
     "testing",
