@@ -225,6 +225,7 @@ class _Group:
     members: list[int] = field(default_factory=list)  # indices into the topological order
     hidden_parameters: list[int] = field(default_factory=list)  # parameters shown only in this box
     layer: int = 0  # for neuron and layer boxes: the layer number from the labels
+    folded: bool = False  # for sum boxes: whether their terms were folded already
 
 
 @dataclass
@@ -344,8 +345,12 @@ def _neuron_plan(order: Sequence[Value], index: dict[Value, int]) -> _Plan | Non
             }
         )
         neurons = {neuron_of[p] for p in direct} | {pieces[p].neuron for p in inner}
+        # A computed input outside every piece (a running total, say) keeps the node out of the pieces.
+        outside = any(
+            isinstance(c, Value) and c.op is not None and piece_of[index[c]] < 0 for c in v.children
+        )
         joined = _DETAILED
-        if len(neurons) == 1:
+        if len(neurons) == 1 and not outside:
             (neuron,) = neurons
             used = [p for piece in inner for p in pieces[piece].parameters] + direct
             disjoint = len(used) == len(set(used))
@@ -457,10 +462,13 @@ def _layer_plan(order: Sequence[Value], index: dict[Value, int], neurons: _Plan)
     for merged, group in enumerate(groups):
         group.hidden_parameters = sorted(set(group.hidden_parameters))
         if group.kind == "layer":
-            runs = passes[merged] / len(neuron_names[merged])
-            group.title += f" ({len(neuron_names[merged])} neurons" + (
-                f", {runs:g} passes)" if runs != 1 else ")"
-            )
+            units, pieces = len(neuron_names[merged]), passes[merged]
+            if pieces == units:
+                group.title += f" ({units} neurons)"
+            elif pieces % units == 0:
+                group.title += f" ({units} neurons, {pieces // units} passes)"
+            else:  # e.g. the w² terms of a penalty: parts of neurons, not whole passes
+                group.title += f" ({pieces} parts of {units} neurons)"
     return _Plan(new_group_of, groups)
 
 
@@ -596,16 +604,18 @@ _FOLD_KEEP = 2  # terms of a long sum drawn before the rest are folded into one 
 
 
 def _fold_terms(order: Sequence[Value], index: dict[Value, int], plan: _Plan) -> _Plan | None:
-    """Draw the first terms of the longest sum and fold the others (each term's own nodes) into one box.
+    """Draw the first terms of the longest sum not yet folded and fold its other terms (each term's own
+    nodes) into one box.
 
     A loss summed over samples repeats the same subgraph once per sample; two of them show the pattern.
     A node belongs to a term when everything that uses it belongs to that term; nodes shared between
-    terms (the parameters) or used outside the sum stay where they were. None if there is no sum to fold.
+    terms (the parameters) or used outside the sum stay where they were. None if no sum is left to fold.
     """
-    sums = [g for g, group in enumerate(plan.groups) if group.kind == "sum"]
+    sums = [g for g, group in enumerate(plan.groups) if group.kind == "sum" and not group.folded]
     if not sums:
         return None
     target = max(sums, key=lambda g: (len(plan.groups[g].members), -g))
+    plan.groups[target].folded = True
     members = plan.groups[target].members
     in_sum = set(members)
     unseen, shared = -1, -2
@@ -618,7 +628,7 @@ def _fold_terms(order: Sequence[Value], index: dict[Value, int], plan: _Plan) ->
                 owner[j] = terms if owner[j] == unseen else shared
                 terms += 1
     if terms <= _FOLD_KEEP + 1:
-        return None
+        return plan  # too short to fold; marked, so the next call looks at the next sum
     for i in range(len(order) - 1, -1, -1):
         if i in in_sum:
             continue
@@ -646,10 +656,10 @@ def _fold_terms(order: Sequence[Value], index: dict[Value, int], plan: _Plan) ->
         if g not in renumber:
             renumber[g] = len(groups)
             old = candidates[g]
-            groups.append(_Group(old.kind, old.title, [], list(old.hidden_parameters), old.layer))
+            groups.append(_Group(old.kind, old.title, [], list(old.hidden_parameters), old.layer, old.folded))
         group_of[i] = renumber[g]
         groups[group_of[i]].members.append(i)
-    caption = f"{plan.caption}; the first {_FOLD_KEEP} of the {terms:,} terms of the longest sum are drawn"
+    caption = f"{plan.caption}; the first {_FOLD_KEEP} of the {terms:,} terms of a sum are drawn"
     return _Plan(group_of, groups, caption)
 
 
@@ -682,8 +692,10 @@ def _choose_plan(order: Sequence[Value], index: dict[Value, int], max_nodes: int
             base = _Plan([_DETAILED] * len(order), [], total)
             _collapse_sums(order, index, base)
         folded = _fold_terms(order, index, base)
-        if folded is not None and _fits(order, index, folded, max_nodes):
-            return folded
+        while folded is not None:  # fold the sums, longest first, until the drawing fits
+            if _fits(order, index, folded, max_nodes):
+                return folded
+            folded = _fold_terms(order, index, folded)
     plan = _depth_plan(order, index, max_nodes - 1)
     plan.caption = f"{total}: {plan.caption}"
     return plan
