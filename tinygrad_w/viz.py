@@ -689,7 +689,7 @@ def _choose_plan(order: Sequence[Value], index: dict[Value, int], max_nodes: int
             )
     if collapse == "auto":
         if base is None:
-            base = _Plan([_DETAILED] * len(order), [], total)
+            base = _Plan([_DETAILED] * len(order), [], f"{total}: each long run of + is one sum box")
             _collapse_sums(order, index, base)
         folded = _fold_terms(order, index, base)
         while folded is not None:  # fold the sums, longest first, until the drawing fits
