@@ -669,7 +669,10 @@ def _choose_plan(order: Sequence[Value], index: dict[Value, int], max_nodes: int
     full = _Plan([_DETAILED] * len(order), [])
     if collapse == "none" or (collapse == "auto" and _fits(order, index, full, max_nodes)):
         return full
-    total = f"{len(order):,} values need more than max_nodes={max_nodes} boxes"
+    if collapse == "auto":
+        total = f"{len(order):,} values need more than max_nodes={max_nodes} boxes"
+    else:
+        total = f"{len(order):,} values, collapse={collapse!r}"
     base = None
     if collapse in ("auto", "neurons", "layers"):
         neurons = _neuron_plan(order, index)
