@@ -8,7 +8,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	$(PY) demos/engine_tour.py
+	$(PY) demos/moons.py
 
 lint: setup
 	$(PY) -m ruff check .
