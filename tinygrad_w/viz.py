@@ -842,7 +842,9 @@ def _draw_expression(
         attributes["tooltip"] = f"{v!r}\n{kind}" + (
             "" if grad is None or marks is None else f"\nshown grad={grad!r}"
         )
-        body.append(_statement(f"v{i}", _table([cells]), **attributes))
+        body.append(
+            _statement(f"v{i}", _table([cells], columns="*", cellpadding="3"), **attributes)
+        )  # rules between cells
         if v.op is None:
             continue
         inputs = ", ".join(repr(c.data if isinstance(c, Value) else c) for c in v.children)
