@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_w import Value, linear, topological_order, viz
@@ -416,13 +416,11 @@ def test_labels_are_escaped_in_the_dot_source(label: str) -> None:
     assert re.search(r'(?<!\\)"', inner) is None and "\n" not in inner
 
 
-@settings(max_examples=25)
-@given(st.text(min_size=1, max_size=30))
-def test_any_label_renders_and_shows_literally(label: str) -> None:
-    import shutil
-
-    if shutil.which("dot") is None:
-        pytest.skip("dot is not installed")
+@settings(
+    max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # dot_binary is a path
+@given(label=st.text(min_size=1, max_size=30))
+def test_any_label_renders_and_shows_literally(dot_binary: str, label: str) -> None:
     x = Value(-1.5, label)
     out = x * x
     out.backward()
