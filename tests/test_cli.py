@@ -209,3 +209,14 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         capsys.readouterr().err.strip() == "tinygrad-w grad: error: subscripts not allowed (column 1: 'x[0]')"
     )
+
+
+def test_the_installed_console_script_runs() -> None:
+    script = Path(sys.executable).with_name("tinygrad-w")
+    if not script.exists():
+        pytest.skip("the package is not installed with its console script (pip install -e .)")
+    result = subprocess.run(
+        [str(script), "grad", "x**3", "x=2"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "∂f/∂x = 12.0" in result.stdout

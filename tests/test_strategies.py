@@ -33,8 +33,10 @@ from tinygrad_w.strategies import (
 )
 from tinygrad_w.testing import gradcheck, gradcheck_parameters
 
-# cube(x) = x³ with a wrong derivative (2x² instead of 3x²): the bug the strategies must find.
-BROKEN_CUBE = Op("cube", lambda m, x: x * x * x, lambda m, out, x: (2.0 * x * x,))
+# cube(x) = x³ with a wrong derivative (3x² + 1, wrong everywhere, even at 0): the bug the strategies must
+# find. (A derivative that happens to be right at 0, like 2x², lets the shrinker trade the formula's size
+# for x = 0 and stop at a slightly bigger formula such as cube(2.0 + x).)
+BROKEN_CUBE = Op("cube", lambda m, x: x * x * x, lambda m, out, x: (3.0 * x * x + 1.0,))
 RIGHT_CUBE = Op("cube", lambda m, x: x * x * x, lambda m, out, x: (3.0 * x * x,))
 
 
