@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import textwrap
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -804,7 +805,10 @@ def _draw_expression(
     ]
     caption = [c for c in (title, plan.caption) if c]
     if caption:
-        body.append(f"\tlabel=<{'<br/>'.join(_html(c) for c in caption)}>\n")
+        lines = [
+            line for c in caption for line in textwrap.wrap(c, 130)
+        ]  # long captions would widen the picture
+        body.append(f"\tlabel=<{'<br/>'.join(_html(line) for line in lines)}>\n")
     if legend:
         body.append(
             _statement("legend", _legend(largest, decimals, marks is not None), shape="note", color="gray60")
