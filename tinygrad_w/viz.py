@@ -92,7 +92,7 @@ class GraphvizMissingWarning(UserWarning):
 
 _INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
-    "Windows: winget install graphviz) and run `dot -Tsvg file.dot -o file.svg`"
+    "Windows: winget install graphviz)"
 )
 
 
@@ -1231,7 +1231,7 @@ def render(graph: _HasSource | str, path: str | os.PathLike[str]) -> Path:
         _write_atomically(dot_path, source.encode("utf-8"))
         warnings.warn(
             f"render: Graphviz's dot program was not found, so {target} was not drawn; its DOT source is in "
-            f"{dot_path}. To draw it, {_INSTALL_HINT}.",
+            f"{dot_path}. To draw it, {_INSTALL_HINT}, then run: dot -T{file_format} {dot_path} -o {target}",
             GraphvizMissingWarning,
             stacklevel=2,
         )
