@@ -50,6 +50,12 @@ def test_help_everywhere(command: list[str]) -> None:
     assert result.stderr == ""
 
 
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("tinygrad-w ")
+
+
 def test_grad_prints_value_partials_and_verdict() -> None:
     result = run("grad", "tanh(2*x + b)", "x=0.5", "b=-0.25")
     assert result.returncode == 0, result.stderr

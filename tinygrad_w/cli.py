@@ -49,7 +49,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 _FORMULA_HELP = (
-    "formulas use numbers, variables, + - * / ** and exp log sqrt tanh sigmoid relu abs softplus "
+    "Formulas use numbers, variables, + - * / ** and exp log sqrt tanh sigmoid relu abs softplus "
     "leaky_relu(x[, slope]); quote them for the shell. A formula starting with '-' needs a leading "
     "space (' -x') or '--' before it."
 )
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="tinygrad_w from the command line: demos, derivatives of formulas, drawings, checks.",
         epilog="Exit status: 0 ok, 1 a gradient check failed, 2 bad usage or input.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = commands.add_parser("demo", help="run a demo (list them without NAME)", description=(
