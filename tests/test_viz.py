@@ -526,6 +526,11 @@ def test_bad_arguments_raise_typed_errors_naming_the_value() -> None:
         viz.draw_graph(Value(1.0), max_nodes=3)
     with pytest.raises(OperandTypeError, match="draw_network"):
         viz.draw_network(Value(1.0))  # type: ignore[arg-type]
+    from tinygrad_w.batchnorm import Activation, BatchNorm1d, Sequential
+    from tinygrad_w.nn import Layer
+
+    with pytest.raises(OperandTypeError, match=r"layer 2 \(BatchNorm1d\) has no \.neurons"):
+        viz.draw_network(Sequential(Layer(2, 3, "linear"), BatchNorm1d(3), Activation("relu")))
     with pytest.raises(ArgumentError, match="3 input_names for a model with 2 inputs"):
         viz.draw_network(fixed_mlp(), input_names=["a", "b", "c"])
 

@@ -1036,6 +1036,12 @@ def draw_network(
         raise OperandTypeError(
             f"draw_network: expected a model with .nin and .layers (a tinygrad_w.nn.MLP), got {model!r}"
         )
+    for position, layer in enumerate(layers, start=1):
+        if not isinstance(getattr(layer, "neurons", None), Sequence):
+            raise OperandTypeError(
+                f"draw_network: layer {position} ({type(layer).__name__}) has no .neurons; draw_network draws "
+                "MLPs made of tinygrad_w.nn Layers (use draw_graph on the model's output for anything else)"
+            )
     names = [f"x{k}" for k in range(nin)] if input_names is None else list(input_names)
     if len(names) != nin:
         raise ArgumentError(f"draw_network: {len(names)} input_names for a model with {nin} inputs")
