@@ -221,6 +221,36 @@ def test_network_edges_have_one_per_weight_width_by_size_and_colour_by_sign() ->
         assert float(width) == pytest.approx(0.3 + 3.7 * abs(w.data) / 2.0, abs=0.006)
 
 
+def test_a_sequential_with_batch_norm_draws_gamma_beta_and_activation_columns(
+    dot_binary: str, tmp_path: Path
+) -> None:
+    from tinygrad_w.batchnorm import Activation, BatchNorm1d, Sequential
+    from tinygrad_w.nn import Layer
+
+    model = Sequential(
+        Layer(2, 3, "linear", seed=1),
+        BatchNorm1d(3),
+        Activation("relu"),
+        Layer(3, 1, "linear", seed=2, index=2),
+    )
+    outputs = model([[0.5, -1.0], [1.5, 0.25], [-0.5, 0.75]])
+    loss = mse(outputs, [1.0, -1.0, 0.5])
+    loss.backward()
+    source = viz.draw_network(model).source
+    assert (
+        len(re.findall(r'^\t\w+ -> \w+ \[color="(?:#\w+)" penwidth', source, re.MULTILINE)) == 2 * 3 + 3 * 1
+    )
+    assert len(re.findall(r'^\t\w+ -> u\d_\d \[color="gray60"', source, re.MULTILINE)) == 3 + 3  # one to one
+    texts = svg_texts(svg_of(viz.draw_network(model), tmp_path))
+    bn = model.layers[1]
+    for gamma, beta in zip(bn.gamma, bn.beta):
+        assert f"γ {gamma.data + 0.0:.4f}" in texts and f"∂γ {gamma.grad + 0.0:.4f}" in texts
+        assert f"β {beta.data + 0.0:.4f}" in texts and f"∂β {beta.grad + 0.0:.4f}" in texts
+    assert "layer 3 · relu" in texts and "layer 2 · batch norm" in texts
+    summary = viz.draw_network(model, max_weights=3).source
+    assert "batch norm over 3 features" in summary and ": relu" in summary
+
+
 def test_a_network_too_big_to_draw_weight_by_weight_is_drawn_layer_by_layer() -> None:
     model = MLP(20, [30, 10], seed=0)
     source = viz.draw_network(model, max_weights=100).source
@@ -526,11 +556,13 @@ def test_bad_arguments_raise_typed_errors_naming_the_value() -> None:
         viz.draw_graph(Value(1.0), max_nodes=3)
     with pytest.raises(OperandTypeError, match="draw_network"):
         viz.draw_network(Value(1.0))  # type: ignore[arg-type]
-    from tinygrad_w.batchnorm import Activation, BatchNorm1d, Sequential
-    from tinygrad_w.nn import Layer
 
-    with pytest.raises(OperandTypeError, match=r"layer 2 \(BatchNorm1d\) has no \.neurons"):
-        viz.draw_network(Sequential(Layer(2, 3, "linear"), BatchNorm1d(3), Activation("relu")))
+    class Odd:
+        nin = 2
+        layers = (object(),)
+
+    with pytest.raises(OperandTypeError, match=r"layer 1 \(object\) is not a layer of neurons"):
+        viz.draw_network(Odd())  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match="3 input_names for a model with 2 inputs"):
         viz.draw_network(fixed_mlp(), input_names=["a", "b", "c"])
 

@@ -998,16 +998,45 @@ class _NeuronLike(Protocol):
     def activation(self) -> str: ...
 
 
-class _LayerLike(Protocol):
-    @property
-    def neurons(self) -> Sequence[_NeuronLike]: ...
-
-
 class _NetworkLike(Protocol):
     @property
     def nin(self) -> int: ...
     @property
-    def layers(self) -> Sequence[_LayerLike]: ...
+    def layers(self) -> Sequence[Any]: ...
+
+
+def _network_layers(model: object) -> list[Any]:
+    """The model's layers, with nested models (an MLP inside a Sequential) opened up. Each is a layer of
+    neurons (``.neurons``), a batch norm (``.gamma``, ``.beta``) or an activation (``.name``)."""
+    layers: list[Any] = []
+    pending = list(getattr(model, "layers", None) or [])[::-1]
+    while pending:
+        layer = pending.pop()
+        inner = getattr(layer, "layers", None)
+        if isinstance(inner, Sequence):
+            pending.extend(reversed(inner))
+        elif _layer_kind(layer):
+            layers.append(layer)
+        else:
+            raise OperandTypeError(
+                f"draw_network: layer {len(layers) + 1} ({type(layer).__name__}) is not a layer of neurons, a "
+                "batch norm or an activation; use draw_graph on the model's output instead"
+            )
+    return layers
+
+
+def _layer_kind(layer: Any) -> str:
+    """ "neurons", "batchnorm", "activation", or "" for a layer draw_network cannot draw."""
+    if isinstance(getattr(layer, "neurons", None), Sequence):
+        return "neurons"
+    if isinstance(getattr(layer, "gamma", None), Sequence) and isinstance(
+        getattr(layer, "beta", None), Sequence
+    ):
+        return "batchnorm"
+    parameters = getattr(layer, "parameters", None)
+    if isinstance(getattr(layer, "name", None), str) and callable(parameters) and not parameters():
+        return "activation"
+    return ""
 
 
 def draw_network(
@@ -1027,25 +1056,27 @@ def draw_network(
     weights, so that bigger diagrams stay readable). Each unit shows its name, activation, bias and
     the bias gradient (coloured like gradients in :func:`draw_graph`).
 
+    A ``batchnorm.Sequential`` draws too: a BatchNorm1d is a column of units showing γ, β and their
+    gradients, an Activation a column naming the function, each fed one to one by the column before.
     With more than ``max_weights`` weights each layer is drawn as one box with weight statistics.
     """
     _check_settings("draw_network", decimals, rankdir)
-    layers = getattr(model, "layers", None)
     nin = getattr(model, "nin", None)
-    if not isinstance(layers, Sequence) or not isinstance(nin, int) or not layers:
+    if (
+        not isinstance(getattr(model, "layers", None), Sequence)
+        or not isinstance(nin, int)
+        or not model.layers
+    ):
         raise OperandTypeError(
             f"draw_network: expected a model with .nin and .layers (a tinygrad_w.nn.MLP), got {model!r}"
         )
-    for position, layer in enumerate(layers, start=1):
-        if not isinstance(getattr(layer, "neurons", None), Sequence):
-            raise OperandTypeError(
-                f"draw_network: layer {position} ({type(layer).__name__}) has no .neurons; draw_network draws "
-                "MLPs made of tinygrad_w.nn Layers (use draw_graph on the model's output for anything else)"
-            )
+    layers = _network_layers(model)
     names = [f"x{k}" for k in range(nin)] if input_names is None else list(input_names)
     if len(names) != nin:
         raise ArgumentError(f"draw_network: {len(names)} input_names for a model with {nin} inputs")
-    weights = [w for layer in layers for neuron in layer.neurons for w in neuron.w]
+    weights = [
+        w for layer in layers if _layer_kind(layer) == "neurons" for neuron in layer.neurons for w in neuron.w
+    ]
     if edge_labels is None:
         edge_labels = len(weights) <= 40
 
@@ -1062,60 +1093,96 @@ def draw_network(
         return _network_summary(layers, nin, len(weights), max_weights, body, decimals)
 
     largest_weight = max((abs(w.data) for w in weights), default=0.0) or 1.0
-    bias_grads = [abs(n.b.grad) for layer in layers for n in layer.neurons]
-    largest_bias_grad = max(bias_grads, default=0.0)
+    # Gradient colours of biases (and of γ, β) are relative to the largest such gradient.
+    unit_grads = [
+        abs(p.grad)
+        for layer in layers
+        for p in (
+            [n.b for n in layer.neurons] if _layer_kind(layer) == "neurons"
+            else [*getattr(layer, "gamma", []), *getattr(layer, "beta", [])]
+        )
+    ]  # fmt: skip
+    largest_grad = max(unit_grads, default=0.0)
 
-    body.append(f"\tlabel=<{_html(f'{nin} inputs → ' + ' → '.join(str(len(la.neurons)) for la in layers))}"
+    def grad_cell(name: str, g: float) -> str:
+        fill, font = _grad_colours(g, largest_grad)
+        return f'<td bgcolor="{fill}"><font color="{font}">{_html(name)} {_html(number(g))}</font></td>'
+
+    kinds = [_layer_kind(layer) for layer in layers]
+    sizes = [
+        str(len(layer.neurons)) if kind == "neurons" else "batch norm" if kind == "batchnorm" else layer.name
+        for layer, kind in zip(layers, kinds)
+    ]
+    body.append(f"\tlabel=<{_html(f'{nin} inputs → ' + ' → '.join(str(size) for size in sizes))}"
                 f"<br/>{_html('edge width ∝ |w|; blue w > 0, orange w < 0; hover for w and ∂loss/∂w')}>\n")  # fmt: skip
     for k, name in enumerate(names):
-        body.append(
-            _statement(
-                f"in{k}",
-                f"<b>{_html(_shorten(_printable(name)))}</b>",
-                shape="circle",
-                tooltip=f"input {name}",
-            )
-        )
+        label = f"<b>{_html(_shorten(_printable(name)))}</b>"
+        body.append(_statement(f"in{k}", label, shape="circle", tooltip=f"input {name}"))
     body.append(_column("inputs", "inputs", [f"in{k}" for k in range(nin)]))
     previous = [f"in{k}" for k in range(nin)]
     previous_names = names
-    for layer_number, layer in enumerate(layers, start=1):
-        units = [f"n{layer_number}_{j}" for j in range(len(layer.neurons))]
-        activations = sorted({n.activation for n in layer.neurons})
+    for position, layer in enumerate(layers, start=1):
+        kind = _layer_kind(layer)
+        if kind != "neurons":
+            # One unit per feature, fed one to one by the column before.
+            width = len(layer.gamma) if kind == "batchnorm" else len(previous)
+            if width != len(previous):
+                raise ArgumentError(
+                    f"draw_network: layer {position} normalises {width} features but the layer before has "
+                    f"{len(previous)} units"
+                )
+            units = [f"u{position}_{k}" for k in range(width)]
+            for k, unit in enumerate(units):
+                if kind == "batchnorm":
+                    gamma, beta = layer.gamma[k], layer.beta[k]
+                    rows = (
+                        f"<tr><td><b>{_html(_shorten(_printable(getattr(layer, 'label', 'BN'))))} {k}</b></td></tr>"
+                        f"<tr><td>γ {_html(number(gamma.data))}</td></tr><tr>{grad_cell('∂γ', gamma.grad)}</tr>"
+                        f"<tr><td>β {_html(number(beta.data))}</td></tr><tr>{grad_cell('∂β', beta.grad)}</tr>"
+                    )
+                    tooltip = f"{gamma!r}\n{beta!r}"
+                else:
+                    rows = f"<tr><td>{_html(layer.name)}</td></tr>"
+                    tooltip = f"{layer.name} of {previous_names[k]}"
+                label = f'<table border="0" cellborder="0" cellspacing="0" cellpadding="2">{rows}</table>'
+                body.append(_statement(unit, label, shape="box", style="rounded", tooltip=tooltip))
+                body.append(_statement(f"{previous[k]} -> {unit}", color="gray60", tooltip=tooltip))
+            header = "batch norm" if kind == "batchnorm" else layer.name
+            body.append(_column(f"layer{position}", f"layer {position} · {header}", units))
+            previous, previous_names = units, [f"{header} {k}" for k in range(width)]
+            continue
+        neuron_names = [getattr(n, "label", "") or f"L{position}.N{j}" for j, n in enumerate(layer.neurons)]
+        units = [f"n{position}_{j}" for j in range(len(layer.neurons))]
         for j, neuron in enumerate(layer.neurons):
-            fill, font = _grad_colours(neuron.b.grad, largest_bias_grad)
-            label = _table(
-                [
-                    [f"<b>L{layer_number}.N{j}</b>"],
-                    [_html(neuron.activation)],
-                    [f"b {_html(number(neuron.b.data))}"],
-                    [f'<font color="{font}">∂b {_html(number(neuron.b.grad))}</font>'],
-                ],
-            ).replace("<td><font", f'<td bgcolor="{fill}"><font')
-            body.append(_statement(units[j], label, shape="box", style="rounded", tooltip=f"{neuron.b!r}\nactivation {neuron.activation}"))  # fmt: skip
-        body.append(
-            _column(f"layer{layer_number}", f"layer {layer_number} · {', '.join(activations)}", units)
-        )
+            rows = (
+                f"<tr><td><b>{_html(_shorten(_printable(neuron_names[j])))}</b></td></tr>"
+                f"<tr><td>{_html(neuron.activation)}</td></tr>"
+                f"<tr><td>b {_html(number(neuron.b.data))}</td></tr><tr>{grad_cell('∂b', neuron.b.grad)}</tr>"
+            )
+            label = f'<table border="0" cellborder="0" cellspacing="0" cellpadding="2">{rows}</table>'
+            tooltip = f"{neuron.b!r}\nactivation {neuron.activation}"
+            body.append(_statement(units[j], label, shape="box", style="rounded", tooltip=tooltip))
+        activations = ", ".join(sorted({n.activation for n in layer.neurons}))
+        body.append(_column(f"layer{position}", f"layer {position} · {activations}", units))
         for j, neuron in enumerate(layer.neurons):
             if len(neuron.w) != len(previous):
                 raise ArgumentError(
-                    f"draw_network: neuron L{layer_number}.N{j} has {len(neuron.w)} weights but the layer before has "
-                    f"{len(previous)} units"
+                    f"draw_network: neuron {neuron_names[j]} has {len(neuron.w)} weights but the layer before "
+                    f"has {len(previous)} units"
                 )
             for k, w in enumerate(neuron.w):
                 colour = _POSITIVE_WEIGHT if w.data > 0 else _NEGATIVE_WEIGHT if w.data < 0 else "gray60"
                 attributes = {
                     "color": colour,
                     "penwidth": f"{0.3 + 3.7 * abs(w.data) / largest_weight:.2f}",
-                    "tooltip": f"{w.label or f'L{layer_number}.N{j}.w{k}'}: {previous_names[k]} → L{layer_number}.N{j}\n"
+                    "tooltip": f"{w.label or f'{neuron_names[j]}.w{k}'}: {previous_names[k]} → {neuron_names[j]}\n"
                     f"w = {w.data!r}\ngrad = {w.grad!r}",
                 }
                 if edge_labels:
                     attributes |= {"label": f"{number(w.data)}\n∂ {number(w.grad)}", "fontsize": "8",
                                    "fontcolor": colour}  # fmt: skip
                 body.append(_statement(f"{previous[k]} -> {units[j]}", **attributes))
-        previous = units
-        previous_names = [f"L{layer_number}.N{j}" for j in range(len(units))]
+        previous, previous_names = units, neuron_names
     return _make_drawing("network", body)
 
 
@@ -1130,12 +1197,7 @@ def _column(name: str, header: str, units: Sequence[str]) -> str:
 
 
 def _network_summary(
-    layers: Sequence[_LayerLike],
-    nin: int,
-    weight_count: int,
-    max_weights: int,
-    body: list[str],
-    decimals: int,
+    layers: Sequence[Any], nin: int, weight_count: int, max_weights: int, body: list[str], decimals: int
 ) -> graphviz.Digraph:
     """One box per layer with weight and gradient statistics, for networks too big to draw weight by weight."""
 
@@ -1147,25 +1209,31 @@ def _network_summary(
     )
     body.append(_statement("in", f"<b>{nin} inputs</b>", shape="box", style="rounded"))
     previous = "in"
-    for layer_number, layer in enumerate(layers, start=1):
-        w = [x for n in layer.neurons for x in n.w]
-        data = [x.data for x in w]
-        grads = [abs(x.grad) for x in w]
-        mean = sum(data) / len(data)
-        std = math.sqrt(sum((d - mean) ** 2 for d in data) / len(data))
-        rows = [
-            [f"<b>layer {layer_number}</b>: {len(layer.neurons)} units, {_html(', '.join(sorted({n.activation for n in layer.neurons})))}"],
-            [f"{len(w):,} weights: mean {number(mean)}, std {number(std)}"],
-            [f"min {number(min(data))}, max {number(max(data))}, negative {sum(d < 0 for d in data):,}"],
-            [f"largest |grad| {number(max(grads))}"],
-        ]  # fmt: skip
-        body.append(
-            _statement(
-                f"layer{layer_number}", _table(rows), shape="box3d", style="filled", fillcolor=_COLLAPSED_FILL
-            )
+    for position, layer in enumerate(layers, start=1):
+        kind = _layer_kind(layer)
+        if kind == "batchnorm":
+            rows = [[f"<b>layer {position}</b>: batch norm over {len(layer.gamma)} features"]]
+        elif kind == "activation":
+            rows = [[f"<b>layer {position}</b>: {_html(layer.name)}"]]
+        else:
+            w = [x for n in layer.neurons for x in n.w]
+            data = [x.data for x in w]
+            grads = [abs(x.grad) for x in w]
+            mean = sum(data) / len(data)
+            std = math.sqrt(sum((d - mean) ** 2 for d in data) / len(data))
+            activations = _html(", ".join(sorted({n.activation for n in layer.neurons})))
+            rows = [
+                [f"<b>layer {position}</b>: {len(layer.neurons)} units, {activations}"],
+                [f"{len(w):,} weights: mean {number(mean)}, std {number(std)}"],
+                [f"min {number(min(data))}, max {number(max(data))}, negative {sum(d < 0 for d in data):,}"],
+                [f"largest |grad| {number(max(grads))}"],
+            ]
+        box = _statement(
+            f"layer{position}", _table(rows), shape="box3d", style="filled", fillcolor=_COLLAPSED_FILL
         )
-        body.append(f"\t{previous} -> layer{layer_number}\n")
-        previous = f"layer{layer_number}"
+        body.append(box)
+        body.append(f"\t{previous} -> layer{position}\n")
+        previous = f"layer{position}"
     return _make_drawing("network", body)
 
 
