@@ -102,7 +102,7 @@ def value_nodes(source: str) -> list[str]:
 def caption(source: str) -> str:
     """The drawing's caption (the graph label), its wrapped lines joined with spaces."""
     line = next(line for line in source.splitlines() if line.startswith("\tlabel=<"))
-    return line.removeprefix("\tlabel=<").removesuffix(">").replace("<br/>", " ")
+    return line.removeprefix("\tlabel=<").removesuffix(">").replace('<br align="left"/>', " ")
 
 
 def hidden_counts(source: str) -> list[int]:

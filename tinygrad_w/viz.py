@@ -66,6 +66,7 @@ _RANKDIRS = ("LR", "RL", "TB", "BT")
 _COLLAPSE_MODES = ("auto", "none", "neurons", "layers", "depth")
 _FORMATS = ("svg", "png", "pdf", "dot", "gv")
 _MAX_LEVELS_PER_END = 12  # a collapsed deep graph shows this many levels at each end, at most
+_LEFT_BREAK = '<br align="left"/>'  # ends a left-aligned line of an HTML-like label
 _BACKSLASH = "\u29f5"  # ⧵, shown in place of a backslash
 _EDGES_PER_NODE = 10  # a drawing may have 10 edges per allowed node (dot takes ~1 s for 4,000 edges)
 _LISTED_PARAMETERS = 12  # a box's tooltip lists this many of its parameters in full
@@ -808,7 +809,8 @@ def _draw_expression(
         lines = [
             line for c in caption for line in textwrap.wrap(c, 130)
         ]  # long captions would widen the picture
-        body.append(f"\tlabel=<{'<br/>'.join(_html(line) for line in lines)}>\n")
+        markup = "".join(_html(line) + _LEFT_BREAK for line in lines)
+        body.append(f"\tlabel=<{markup}>\n")
     if legend:
         body.append(
             _statement("legend", _legend(largest, decimals, marks is not None), shape="note", color="gray60")
