@@ -317,8 +317,9 @@ def _neuron_plan(order: Sequence[Value], index: dict[Value, int]) -> _Plan | Non
 
     A node joins a neuron's box when its inputs are that neuron's parameters or pieces of that same
     neuron using different parameters (so two samples through one neuron stay two boxes); once all of
-    the neuron's parameters are used, only an activation may join. Parameters whose every use is inside
-    boxes are not drawn: the box lists them.
+    the neuron's parameters are used, only an activation may join. A node with a computed input outside
+    every box (a running total) joins nothing. Parameters whose every use is inside boxes are not drawn:
+    the box lists them.
     """
     neuron_of: dict[int, tuple[int, int]] = {}
     for i, v in enumerate(order):
