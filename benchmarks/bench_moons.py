@@ -17,6 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import compare, format_seconds, machine, print_table, timing_table, worker_main
+from bench_chain import in_big_thread
 
 ALPHA = 1e-4  # weight of the L2 penalty
 CONTENDERS = [
@@ -90,7 +91,8 @@ def micrograd_step(samples: int, sizes: list[int]) -> Any:
             p.data -= lr * p.grad
         return float(loss.data)
 
-    return step
+    # micrograd's recursive topological sort needs a deep stack once the graph is deep (a big model).
+    return lambda k: in_big_thread(lambda: step(k))
 
 
 def tinygrad_model(samples: int, sizes: list[int], fused: bool) -> Any:
