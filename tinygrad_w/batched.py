@@ -7,11 +7,13 @@ is the same for every sample; only the numbers differ. So we
    result is a normal Value graph, one node per weight operation, which you can draw or inspect.
 2. **plan**: walk that graph once and sort its nodes into *steps*. Nodes at the same depth with the same
    op are independent of each other, so one step computes all of them with one call of the op's own
-   ``forward(ArrayMath, ...)`` on stacked arrays (rows = nodes, columns = samples). Chains of affine
-   ops (+, -, x·c, x/c: the ops whose partials are constants) collapse into one weighted sum; the
-   coefficients are read from the ops' own derivative rules.
+   ``forward(ArrayMath, ...)`` on stacked arrays (rows = nodes, columns = samples). Nodes that only add
+   up their inputs and products of a weight and an activation (+, -, x·c, w·x, ``linear``: read off
+   their derivative rules, see ``_linear_form``) collapse into sums, and a layer's sums become one
+   matrix product.
 3. **replay**: for a batch X (n samples), run the steps forward, then backward in reverse with the ops'
-   ``derivative(ArrayMath, ...)``, and sum each parameter's gradient over the batch.
+   ``derivative(ArrayMath, ...)``, and sum each parameter's gradient over the batch. A NaN or an
+   infinity in any step raises the typed error the scalar engine would raise, naming the op and sample.
 
 No derivative rule is written twice: a custom ``Op`` works here as soon as it works on the scalar graph
 (its rule must also accept numpy arrays, which any rule written with ``m.*`` and operators does).
@@ -38,10 +40,8 @@ changing parameter values (training) is fine, they are read at every call.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import operator
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -389,25 +389,6 @@ def _offset(node: Value) -> float | None:
     return offset if math.isfinite(offset) else None
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc to keep freed memory instead of returning it to the OS after every numpy temporary.
-
-    A replay allocates and frees the same few hundred kilobytes of temporaries at every step; by default
-    glibc gives them back to the OS each time and the next step pays page faults for them (about 5x
-    slower). Same as running with MALLOC_TRIM_THRESHOLD_=64MB; does nothing on other C libraries.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_trim_threshold, 64 << 20)
-    mallopt(m_mmap_threshold, 32 << 20)
-
-
 class BatchedLoss:
     """A loss traced once and replayed on batches. Made by :func:`compile`; see the module docstring.
 
@@ -459,7 +440,6 @@ class BatchedLoss:
         )
         self.sample_root, self.penalty_root = sample_root, penalty_root
         self._plan(sample_root, penalty_root)
-        _keep_freed_memory()
 
     def _plan(self, sample_root: Value, penalty_root: Value | None) -> None:
         """Sort the traced graph into steps (see the module docstring)."""
