@@ -137,6 +137,15 @@ def test_traced_graph_has_one_node_per_weight_operation() -> None:
     assert replay.steps < len(nodes)  # and the replay needs far fewer steps than there are nodes
 
 
+def test_traced_graph_draws_like_any_value_graph() -> None:
+    from tinygrad_w import viz
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    replay = batched.compile(lambda x, t: (1.0 - t * model(x)).relu(), model.parameters(), [0.5, -0.5], 1.0)
+    source = viz.draw_graph(replay.graph, collapse="none").source  # DOT text; no `dot` program needed
+    assert all(w.label in source for w in model.weights())
+
+
 def test_gradients_accumulate_and_parameter_updates_are_read_each_call() -> None:
     w = Value(2.0, "w")
     replay = batched.compile(lambda x, t: (w * x[0] - t) ** 2, [w], [1.0], 0.0)
