@@ -34,7 +34,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .strategies import BOUND, BUILTIN_OPS, ExpressionCase, OpSpec
-from .testing import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, GradientRow, format_table, is_close
+from .testing import (
+    DEFAULT_ATOL,
+    DEFAULT_EPS,
+    DEFAULT_RTOL,
+    GradientRow,
+    format_table,
+    is_close,
+    numeric_gradient,
+)
 
 __all__ = ["STANDARD_OPS", "EngineAdapter", "EngineReport", "OpResult", "check_engine"]
 
@@ -244,7 +252,7 @@ def _check_op(
                 args = [fresh[0]] * spec.arity if same_input else fresh
                 return adapter.data(apply(*args, *extra))
 
-            numeric = _central_differences(forward, values[: len(names)], eps)
+            numeric = numeric_gradient(forward, values[: len(names)], eps)
         except Exception as exc:  # the engine under test may raise anything: report it, go on
             return OpResult(name, "error", f"{shown} at {where}: {type(exc).__name__}: {exc}")
         for leaf_name, a, n in zip(names, analytic, numeric):
@@ -256,18 +264,6 @@ def _check_op(
                     f"{shown} at {where}: ∂/∂{leaf_name} engine {a:.8g}, numeric {n:.8g}{hint}",
                 )
     return OpResult(name, "ok", points=len(trials))
-
-
-def _central_differences(
-    forward: Callable[[Sequence[float]], float], point: Sequence[float], eps: float
-) -> list[float]:
-    partials = []
-    for i in range(len(point)):
-        up, down = list(point), list(point)
-        up[i] += eps
-        down[i] -= eps
-        partials.append((forward(up) - forward(down)) / (2.0 * eps))
-    return partials
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -328,7 +324,7 @@ def _check_expressions(
             def forward(moved: Sequence[float]) -> float:
                 return float(adapter.data(_build_in(adapter, case, dict(zip(case.names, moved)))[0]))
 
-            numeric = _central_differences(forward, values, eps)
+            numeric = numeric_gradient(forward, values, eps)
         except Exception as exc:
             failures.append(f"{case}\n  raised {type(exc).__name__}: {exc}")
             raise _Disagreement from None
