@@ -14,6 +14,7 @@ from .errors import (
     OperationError,
     OperationOverflowError,
     OperationZeroDivisionError,
+    RenderError,
     ShapeError,
     TinygradError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "OperationError",
     "OperationOverflowError",
     "OperationZeroDivisionError",
+    "RenderError",
     "ShapeError",
     "TinygradError",
     "Value",

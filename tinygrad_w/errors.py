@@ -53,6 +53,10 @@ class ArgumentError(TinygradError, ValueError):
     a label that is not -1 or +1 for the hinge loss, ...)."""
 
 
+class RenderError(TinygradError, RuntimeError):
+    """Graphviz's ``dot`` program failed on a drawing (its error message is included)."""
+
+
 class DivergenceError(NonFiniteError):
     """Training produced a non-finite or overflowing loss, gradient or weight.
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .engine import Value, topological_order
-from .errors import ArgumentError, OperandTypeError, TinygradError
+from .errors import ArgumentError, OperandTypeError, RenderError  # RenderError: also viz.RenderError
 
 if TYPE_CHECKING:
     import graphviz
@@ -81,10 +81,6 @@ _POSITIVE_WEIGHT = "#2b6cb0"
 _NEGATIVE_WEIGHT = "#dd6b20"
 _COLLAPSED_FILL = "#fff7bc"
 _HIGHLIGHT = "#d62728"
-
-
-class RenderError(TinygradError, RuntimeError):
-    """Graphviz's ``dot`` program failed on a drawing (its error message is included)."""
 
 
 class GraphvizMissingWarning(UserWarning):
