@@ -14,13 +14,13 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tinygrad_w._files import write_atomically, write_bytes_atomically
 
 
 def parse_args(
@@ -74,23 +74,10 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title:
     return text
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(temp_path)`` then rename the temporary file over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_text(path: Path, text: str) -> Path:
-    return _write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(path, text.encode("utf-8"))
+    return path
 
 
 def write_json(path: Path, data: Any) -> Path:
@@ -121,7 +108,8 @@ def save_figure(fig: Any, path: Path) -> Path:
     plt = pyplot()
     try:
         fig.tight_layout()
-        _write_atomically(path, lambda temp: fig.savefig(temp, format="png", dpi=110))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda file: fig.savefig(file, format="png", dpi=110))
     finally:
         plt.close(fig)
     print(f"wrote {path}")

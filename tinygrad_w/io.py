@@ -23,15 +23,14 @@ cannot run code.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._files import write_bytes_atomically
 from .errors import FileFormatError, NonFiniteError, OperandTypeError
 from .nn import ACTIVATIONS, MLP
 
@@ -73,36 +72,7 @@ def save(model: MLP, path: str | os.PathLike[str]) -> None:
         "parameters": parameters,
     }
     text = json.dumps(document, indent=1, allow_nan=False) + "\n"
-    _write_atomically(target, text)
-
-
-def _write_atomically(target: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(target))
-    try:
-        mode = os.stat(target).st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, temporary = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(target) + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
-    # Make the rename itself durable (POSIX; some systems cannot open a directory, which is fine).
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_bytes_atomically(target, text.encode("utf-8"))
 
 
 def load(path: str | os.PathLike[str]) -> MLP:

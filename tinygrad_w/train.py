@@ -24,13 +24,13 @@ import numbers
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from . import losses
+from ._files import write_atomically, write_bytes_atomically
 from .engine import Value
 from .errors import (
     ArgumentError,
@@ -135,12 +135,12 @@ class History:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
         writer.writerows([[repr(v) if isinstance(v, float) else v for v in row] for row in table])
-        _write_text_atomically(path, buffer.getvalue())
+        write_bytes_atomically(path, buffer.getvalue().encode("utf-8"))
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         """Write every field as JSON, atomically (NaN and infinities become null)."""
         text = json.dumps(_jsonable(self.as_dict()), indent=1, allow_nan=False)
-        _write_text_atomically(path, text + "\n")
+        write_bytes_atomically(path, (text + "\n").encode("utf-8"))
 
     def plot(self, path: str | os.PathLike[str]) -> None:
         """Draw loss, accuracy, learning rate, gradient norms and weights per epoch into an image file
@@ -216,33 +216,9 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _write_text_atomically(path: str | os.PathLike[str], text: str) -> None:
-    """Write to a temporary file in the same directory, then rename it over the target (atomic on POSIX):
-    a reader sees the old file or the new one, never half of one."""
-    target = os.fspath(path)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target) or ".", prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
 def _save_figure_atomically(figure: Any, path: str | os.PathLike[str]) -> None:
-    target = os.fspath(path)
-    extension = os.path.splitext(target)[1] or ".png"
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target) or ".", prefix=".tmp-", suffix=extension)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format=extension[1:])
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    extension = os.path.splitext(os.fspath(path))[1] or ".png"
+    write_atomically(path, lambda file: figure.savefig(file, format=extension[1:]))
 
 
 # ----------------------------------------------------------------------------------------------------

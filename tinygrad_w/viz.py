@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import textwrap
 import warnings
 from collections import Counter
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._files import write_bytes_atomically
 from .engine import Value, topological_order
 from .errors import ArgumentError, OperandTypeError, RenderError  # RenderError: also viz.RenderError
 
@@ -1246,18 +1246,9 @@ class _HasSource(Protocol):
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename it over ``path``: never half a file."""
+    """Create ``path``'s folder if needed, then write ``data`` atomically: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        # mkstemp makes the file private (0600); give it the usual permissions, or keep the old file's.
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_bytes_atomically(path, data)
 
 
 def _run_dot(source: str, file_format: str, where: str) -> bytes | None:
