@@ -28,9 +28,10 @@ String names map to default instances (see :data:`NAMES`): ``"zeros"``, ``"ones"
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Callable
+
+from ._checks import finite_real
 
 __all__ = [
     "NAMES",
@@ -52,15 +53,6 @@ __all__ = [
     "xavier_uniform",
     "zeros",
 ]
-
-
-def _finite(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r}")
-    value = float(x)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return value
 
 
 def _check_sizes(fan_in: int, fan_out: int, count: int, name: str) -> None:
@@ -101,7 +93,7 @@ class Constant(Initializer):
     equal, get equal gradients and stay equal forever: random initialization exists to break that symmetry."""
 
     def __init__(self, value: float) -> None:
-        self.value = _finite(value, "constant: value")
+        self.value = finite_real(value, "constant: value")
         self.name = f"constant({self.value!r})"
 
     def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
@@ -165,7 +157,7 @@ def constant(value: float) -> Initializer:
 
 def uniform(a: float = -1.0, b: float = 1.0) -> Initializer:
     """U[a, b], whatever the layer's size. The default U[-1, 1] is micrograd's initialization."""
-    low, high = _finite(a, "uniform: a"), _finite(b, "uniform: b")
+    low, high = finite_real(a, "uniform: a"), finite_real(b, "uniform: b")
     if low > high:
         raise ValueError(f"uniform: a must be <= b, got a={low!r}, b={high!r}")
     return Uniform(f"uniform({low!r}, {high!r})", lambda fan_in, fan_out: (low, high))
@@ -173,14 +165,14 @@ def uniform(a: float = -1.0, b: float = 1.0) -> Initializer:
 
 def normal(mean: float = 0.0, std: float = 1.0) -> Initializer:
     """N(mean, std²), whatever the layer's size."""
-    mu, sigma = _finite(mean, "normal: mean"), _finite(std, "normal: std")
+    mu, sigma = finite_real(mean, "normal: mean"), finite_real(std, "normal: std")
     if sigma < 0:
         raise ValueError(f"normal: std must be >= 0, got {sigma!r}")
     return Normal(f"normal({mu!r}, {sigma!r})", mu, lambda fan_in, fan_out: sigma)
 
 
 def _gain(gain: float, name: str) -> float:
-    g = _finite(gain, f"{name}: gain")
+    g = finite_real(gain, f"{name}: gain")
     if g <= 0:
         raise ValueError(f"{name}: gain must be > 0, got {g!r}")
     return g
@@ -289,7 +281,7 @@ def calculate_gain(activation: str, param: float | None = None) -> float:
     if activation == "relu":
         return math.sqrt(2.0)
     if activation == "leaky_relu":
-        slope = 0.01 if param is None else _finite(param, "calculate_gain: leaky_relu slope")
+        slope = 0.01 if param is None else finite_real(param, "calculate_gain: leaky_relu slope")
         return math.sqrt(2.0 / (1.0 + slope**2))
     known = "linear, sigmoid, softplus, tanh, relu, leaky_relu"
     raise ValueError(f"calculate_gain: unknown activation {activation!r}; known: {known}")

@@ -10,12 +10,11 @@ Values (``model.parameters()``, say) to penalize exactly those.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterable
 
+from ._checks import finite_real
 from .engine import Value
-from .errors import NonFiniteError, OperandTypeError
+from .errors import OperandTypeError
 from .nn import Module
 
 __all__ = ["elastic_net", "l1", "l2"]
@@ -34,13 +33,7 @@ def _values(params: Iterable[Value] | Module, where: str) -> list[Value]:
 
 def _strength(lam: object, where: str) -> float:
     """A penalty's strength: a finite real number >= 0."""
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-        raise OperandTypeError(
-            f"{where}: the strength must be a real number, got {type(lam).__name__} {lam!r}"
-        )
-    value = float(lam)
-    if not math.isfinite(value):
-        raise NonFiniteError(f"{where}: the strength must be finite, got {value!r}")
+    value = finite_real(lam, f"{where}: the strength")
     if value < 0:
         raise ValueError(f"{where}: the strength must be >= 0, got {value!r}")
     return value
