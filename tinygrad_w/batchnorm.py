@@ -32,11 +32,10 @@ A network with batch norm is called on a whole batch at once::
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value
+from .engine import Value, _operand
 from .errors import ArgumentError, OperandTypeError, ShapeError
 from .nn import ACTIVATIONS, ModelWeightStats, Module, weight_stats
 
@@ -44,11 +43,8 @@ __all__ = ["Activation", "BatchNorm1d", "Sequential"]
 
 
 def _as_value(x: object, where: str) -> Value:
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise OperandTypeError(f"{where}: inputs must be numbers or Values, got {type(x).__name__} {x!r}")
-    return Value(float(x))  # the engine rejects NaN and infinities with NonFiniteError
+    operand = _operand(x, where)  # the engine's check: a real, finite number or a Value
+    return operand if isinstance(operand, Value) else Value(operand)
 
 
 class BatchNorm1d(Module):

@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from typing import TypedDict
 
 from . import init as initializers
-from .engine import Value, linear
-from .errors import NonFiniteError, OperandTypeError, ShapeError
+from .engine import Value, _operand, linear  # _operand: a Value stays, a number becomes a finite float
+from .errors import OperandTypeError, ShapeError
 
 __all__ = [
     "ACTIVATIONS",
@@ -81,18 +81,6 @@ def _choose_rng(seed: int | None, rng: random.Random | None, where: str) -> rand
     if not isinstance(rng, random.Random):
         raise TypeError(f"{where}: rng must be a random.Random, got {type(rng).__name__}")
     return rng
-
-
-def _as_input(x: object, where: str) -> Value | float:
-    """An input as the graph holds it: a Value stays a Value, a number becomes a plain float (a constant)."""
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise OperandTypeError(f"{where}: inputs must be numbers or Values, got {type(x).__name__} {x!r}")
-    value = float(x)
-    if not math.isfinite(value):
-        raise NonFiniteError(f"{where}: inputs must be finite, got {value!r}")
-    return value
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -163,7 +151,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if len(x) != self.nin:
             raise ShapeError(f"Neuron {self.label}: expected {self.nin} inputs, got {len(x)}")
-        return self._forward([_as_input(xi, f"Neuron {self.label}") for xi in x])
+        return self._forward([_operand(xi, f"Neuron {self.label}") for xi in x])
 
     def _forward(self, inputs: Sequence[Value | float]) -> Value:
         """The neuron on inputs already checked (numbers as floats, the right count)."""
@@ -230,7 +218,7 @@ class Layer(Module):
         """The outputs of all neurons, always as a list (one Value per neuron)."""
         if len(x) != self.nin:
             raise ShapeError(f"Layer {self.index}: expected {self.nin} inputs, got {len(x)}")
-        return self._forward([_as_input(xi, f"Layer {self.index}") for xi in x])
+        return self._forward([_operand(xi, f"Layer {self.index}") for xi in x])
 
     def _forward(self, inputs: Sequence[Value | float]) -> list[Value]:
         return [neuron._forward(inputs) for neuron in self.neurons]
@@ -310,7 +298,7 @@ class MLP(Module):
             )
         if len(x) != self.nin:
             raise ShapeError(f"MLP: expected {self.nin} inputs, got {len(x)}")
-        outputs = self.layers[0]._forward([_as_input(xi, "MLP") for xi in x])
+        outputs = self.layers[0]._forward([_operand(xi, "MLP") for xi in x])
         for layer in self.layers[1:]:
             outputs = layer._forward(outputs)
         return outputs[0] if len(outputs) == 1 else outputs
