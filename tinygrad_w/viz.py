@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._files import write_bytes_atomically
 from .engine import Value, topological_order
 from .errors import ArgumentError, OperandTypeError, RenderError  # RenderError: also viz.RenderError
+from .nn import weight_stats
 
 if TYPE_CHECKING:
     import graphviz
@@ -1216,16 +1217,13 @@ def _network_summary(
             rows = [[f"<b>layer {position}</b>: {_html(layer.name)}"]]
         else:
             w = [x for n in layer.neurons for x in n.w]
-            data = [x.data for x in w]
-            grads = [abs(x.grad) for x in w]
-            mean = sum(data) / len(data)
-            std = math.sqrt(sum((d - mean) ** 2 for d in data) / len(data))
+            stats = weight_stats(w)
             activations = _html(", ".join(sorted({n.activation for n in layer.neurons})))
             rows = [
                 [f"<b>layer {position}</b>: {len(layer.neurons)} units, {activations}"],
-                [f"{len(w):,} weights: mean {number(mean)}, std {number(std)}"],
-                [f"min {number(min(data))}, max {number(max(data))}, negative {sum(d < 0 for d in data):,}"],
-                [f"largest |grad| {number(max(grads))}"],
+                [f"{stats['count']:,} weights: mean {number(stats['mean'])}, std {number(stats['std'])}"],
+                [f"min {number(stats['min'])}, max {number(stats['max'])}, negative {stats['negative']:,}"],
+                [f"largest |grad| {number(max(abs(x.grad) for x in w))}"],
             ]
         box = _statement(
             f"layer{position}", _table(rows), shape="box3d", style="filled", fillcolor=_COLLAPSED_FILL
