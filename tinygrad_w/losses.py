@@ -33,7 +33,7 @@ def _check_lengths(where: str, first: Sequence[object], second: Sequence[object]
 
 
 def _number(x: object, where: str, index: int) -> float:
-    """A label or target as a finite float, or a typed error naming the sample."""
+    """A label, target or score as a finite float (a Value gives its data); a typed error names the sample."""
     if isinstance(x, Value):
         return x.data
     if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -140,10 +140,6 @@ def softmax_cross_entropy(logits: Sequence[Sequence[Scalar]], classes: Sequence[
     return _mean(terms)
 
 
-def _score(x: object, where: str, index: int) -> float:
-    return x.data if isinstance(x, Value) else _number(x, where, index)
-
-
 def accuracy(scores: Sequence[Scalar], labels: Sequence[float]) -> float:
     """Share of samples classified right by the sign of the score: predicted positive when score > 0.
 
@@ -156,7 +152,7 @@ def accuracy(scores: Sequence[Scalar], labels: Sequence[float]) -> float:
         label = _number(y, "accuracy", i)
         if label not in (-1.0, 0.0, 1.0):
             raise ArgumentError(f"accuracy: sample {i} has label {y!r}; labels must be -1, 0 or +1")
-        correct += (_score(s, "accuracy", i) > 0.0) == (label > 0.0)
+        correct += (_number(s, "accuracy", i) > 0.0) == (label > 0.0)
     return correct / len(labels)
 
 
@@ -167,7 +163,7 @@ def multiclass_accuracy(logits: Sequence[Sequence[Scalar]], classes: Sequence[in
     for i, (row, c) in enumerate(zip(logits, classes)):
         if len(row) == 0:
             raise ShapeError(f"multiclass_accuracy: row {i} has no logits")
-        values = [_score(x, "multiclass_accuracy", i) for x in row]
+        values = [_number(x, "multiclass_accuracy", i) for x in row]
         predicted = max(range(len(values)), key=values.__getitem__)
         correct += predicted == c
     return correct / len(classes)
