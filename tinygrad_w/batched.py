@@ -324,7 +324,7 @@ def _raise_backward_error(op: Op, args: list[Any], out: Array, partial: Any, ups
     scalars = _scalar_args(args, g, i)
     where = f"batched replay, sample {i}: derivative of "
     try:
-        op.derivative(FloatMath, float(out[g, i if out.shape[1] > 1 else 0]), *scalars)
+        op.derivative(FloatMath, *_scalar_args([out], g, i), *scalars)
     except (ArithmeticError, ValueError) as exc:
         raise _operation_error(op, scalars, exc, during=where) from None
     raise OperationOverflowError(
