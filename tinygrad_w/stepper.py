@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Value, grad, topological_order
+from .engine import Value, _float_partials, grad, topological_order
 from .errors import ArgumentError, OperandTypeError
-from .mathlib import FloatMath
 from .viz import (
     _INSTALL_HINT,
     GraphvizMissingWarning,
@@ -104,8 +103,7 @@ def backprop_steps(root: Value, *, decimals: int = 4) -> tuple[list[Value], list
             continue
         upstream = grads[i]
         assert upstream is not None  # every use of the node has been processed already
-        inputs = [c.data if isinstance(c, Value) else c for c in node.children]
-        partials = node.op.derivative(FloatMath, node.data, *inputs)
+        partials = _float_partials(node)  # the very call grad() makes, so the numbers match bit for bit
         sent = []
         for child, local in zip(node.children, partials):
             if not isinstance(child, Value):
