@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import tinygrad_w as tg
 from tinygrad_w import Value, grad
 from tinygrad_w.engine import ADD, MUL, POW, topological_order
+from tinygrad_w.testing import numeric_gradient
 
 H = 1e-6  # central-difference step
 
@@ -24,23 +25,11 @@ def close(analytic: float, numeric: float) -> bool:
     return abs(analytic - numeric) <= 1e-5 + 1e-3 * abs(numeric)
 
 
-def central_differences(
-    f: Callable[[Sequence[float]], float], xs: Sequence[float], h: float = H
-) -> list[float]:
-    out = []
-    for i in range(len(xs)):
-        up, down = list(xs), list(xs)
-        up[i] += h
-        down[i] -= h
-        out.append((f(up) - f(down)) / (2 * h))
-    return out
-
-
 def check_gradients(build: Callable[[Sequence[Value]], Value], xs: Sequence[float]) -> None:
     """backward() of build(Values at xs) agrees with central differences of the same function."""
     leaves = [Value(x) for x in xs]
     build(leaves).backward()
-    numeric = central_differences(lambda p: build([Value(v) for v in p]).data, xs)
+    numeric = numeric_gradient(lambda p: build([Value(v) for v in p]).data, xs, H)
     for leaf, n in zip(leaves, numeric):
         assert close(leaf.grad, n), (xs, leaf.grad, n)
 
