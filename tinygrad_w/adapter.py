@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .strategies import BOUND, BUILTIN_OPS, ExpressionCase, OpSpec
+from .strategies import BUILTIN_OPS, ExpressionCase, OpSpec, _safe_value
 from .testing import (
     DEFAULT_ATOL,
     DEFAULT_EPS,
@@ -204,11 +204,7 @@ def _points(spec: OpSpec, rng: random.Random, count: int, same_input: bool) -> l
             else tuple(round(rng.uniform(-2.0, 2.0), 3) for _ in range(spec.arity))
         )
         extra = () if parameter is None else (parameter,)
-        try:
-            safe = spec.allowed(*values, *extra) and abs(spec.evaluate(*values, *extra)) <= BOUND
-        except (ArithmeticError, ValueError):
-            safe = False
-        if safe:
+        if _safe_value(spec, *values, *extra) is not None:
             chosen.append((*values, *extra))
             if len(chosen) == count:
                 break

@@ -337,6 +337,16 @@ class ExpressionCase:
         return f"f = {self.expression.formula()} at {where}"
 
 
+def _safe_value(spec: OpSpec, *arguments: float) -> float | None:
+    """The op's value on floats where it is safe to check: arguments ``allowed`` and |value| <= BOUND.
+    None elsewhere (outside the domain, near a kink, too large for accurate finite differences)."""
+    try:
+        result = spec.evaluate(*arguments) if spec.allowed(*arguments) else math.nan
+    except (ArithmeticError, ValueError):
+        return None
+    return result if math.isfinite(result) and abs(result) <= BOUND else None
+
+
 def _inputs(low: float, high: float) -> st.SearchStrategy[float]:
     # three decimals keep failure reports readable; shrinking goes towards 0
     return st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
@@ -369,11 +379,8 @@ def _tree(
             sub, value = draw(_tree(ops, names, point, depth - 1))
             arguments.append(sub)
             values.append(value)
-    try:
-        result = spec.evaluate(*values, *extra) if spec.allowed(*values, *extra) else math.nan
-    except (ArithmeticError, ValueError):
-        result = math.nan
-    if not (math.isfinite(result) and abs(result) <= BOUND):
+    result = _safe_value(spec, *values, *extra)
+    if result is None:
         # this op is not safe here: keep its first non-constant argument instead (no example is wasted)
         index = next(i for i, a in enumerate(arguments) if not isinstance(a, Constant))
         return arguments[index], values[index]
