@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .engine import Op, Value, _operation_error, topological_order
-from .errors import NonFiniteError, OperandTypeError, OperationOverflowError, ShapeError
+from .errors import ArgumentError, NonFiniteError, OperandTypeError, OperationOverflowError, ShapeError
 from .mathlib import ArrayMath, FloatMath
 
 Array = NDArray[np.float64]
@@ -411,7 +411,7 @@ class BatchedLoss:
         reduction: str,
     ) -> None:
         if reduction not in ("mean", "sum"):
-            raise ValueError(f"batched.compile: reduction must be 'mean' or 'sum', got {reduction!r}")
+            raise ArgumentError(f"batched.compile: reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
         unique_params: dict[Value, None] = {}
         for p in params:

@@ -32,6 +32,7 @@ import random
 from collections.abc import Callable
 
 from ._checks import finite_real
+from .errors import ArgumentError, OperandTypeError, ShapeError
 
 __all__ = [
     "NAMES",
@@ -58,7 +59,7 @@ __all__ = [
 def _check_sizes(fan_in: int, fan_out: int, count: int, name: str) -> None:
     for what, n, least in (("fan_in", fan_in, 1), ("fan_out", fan_out, 1), ("count", count, 0)):
         if isinstance(n, bool) or not isinstance(n, int) or n < least:
-            raise ValueError(f"{name}.sample: {what} must be an int >= {least}, got {n!r}")
+            raise ArgumentError(f"{name}.sample: {what} must be an int >= {least}, got {n!r}")
 
 
 class Initializer:
@@ -74,10 +75,12 @@ class Initializer:
         """``count`` independent draws, taken from ``rng`` only (never the global random state)."""
         _check_sizes(fan_in, fan_out, count, self.name)
         if not isinstance(rng, random.Random):
-            raise TypeError(f"{self.name}.sample: rng must be a random.Random, got {type(rng).__name__}")
+            raise OperandTypeError(
+                f"{self.name}.sample: rng must be a random.Random, got {type(rng).__name__}"
+            )
         values = self.draw(fan_in, fan_out, count, rng)
         if len(values) != count:  # a custom draw() that miscounts would silently shift every later weight
-            raise ValueError(f"{self.name}.draw: asked for {count} values, returned {len(values)}")
+            raise ShapeError(f"{self.name}.draw: asked for {count} values, returned {len(values)}")
         return values
 
     def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
@@ -159,7 +162,7 @@ def uniform(a: float = -1.0, b: float = 1.0) -> Initializer:
     """U[a, b], whatever the layer's size. The default U[-1, 1] is micrograd's initialization."""
     low, high = finite_real(a, "uniform: a"), finite_real(b, "uniform: b")
     if low > high:
-        raise ValueError(f"uniform: a must be <= b, got a={low!r}, b={high!r}")
+        raise ArgumentError(f"uniform: a must be <= b, got a={low!r}, b={high!r}")
     return Uniform(f"uniform({low!r}, {high!r})", lambda fan_in, fan_out: (low, high))
 
 
@@ -167,14 +170,14 @@ def normal(mean: float = 0.0, std: float = 1.0) -> Initializer:
     """N(mean, std²), whatever the layer's size."""
     mu, sigma = finite_real(mean, "normal: mean"), finite_real(std, "normal: std")
     if sigma < 0:
-        raise ValueError(f"normal: std must be >= 0, got {sigma!r}")
+        raise ArgumentError(f"normal: std must be >= 0, got {sigma!r}")
     return Normal(f"normal({mu!r}, {sigma!r})", mu, lambda fan_in, fan_out: sigma)
 
 
 def _gain(gain: float, name: str) -> float:
     g = finite_real(gain, f"{name}: gain")
     if g <= 0:
-        raise ValueError(f"{name}: gain must be > 0, got {g!r}")
+        raise ArgumentError(f"{name}: gain must be > 0, got {g!r}")
     return g
 
 
@@ -251,8 +254,10 @@ def get(spec: str | Initializer) -> Initializer:
     if isinstance(spec, str):
         if spec in NAMES:
             return NAMES[spec]()
-        raise ValueError(f"unknown initializer {spec!r}; known: {', '.join(sorted(NAMES))}")
-    raise TypeError(f"an initializer must be a name or an Initializer, got {type(spec).__name__} {spec!r}")
+        raise ArgumentError(f"unknown initializer {spec!r}; known: {', '.join(sorted(NAMES))}")
+    raise OperandTypeError(
+        f"an initializer must be a name or an Initializer, got {type(spec).__name__} {spec!r}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -284,4 +289,4 @@ def calculate_gain(activation: str, param: float | None = None) -> float:
         slope = 0.01 if param is None else finite_real(param, "calculate_gain: leaky_relu slope")
         return math.sqrt(2.0 / (1.0 + slope**2))
     known = "linear, sigmoid, softplus, tanh, relu, leaky_relu"
-    raise ValueError(f"calculate_gain: unknown activation {activation!r}; known: {known}")
+    raise ArgumentError(f"calculate_gain: unknown activation {activation!r}; known: {known}")

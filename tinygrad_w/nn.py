@@ -22,7 +22,7 @@ from typing import TypedDict
 
 from . import init as initializers
 from .engine import Value, _operand, linear  # _operand: a Value stays, a number becomes a finite float
-from .errors import OperandTypeError, ShapeError
+from .errors import ArgumentError, OperandTypeError, ShapeError
 
 __all__ = [
     "ACTIVATIONS",
@@ -49,13 +49,13 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 def _check_activation(activation: object, where: str) -> str:
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         known = ", ".join(ACTIVATIONS)
-        raise ValueError(f"{where}: unknown activation {activation!r}; known: {known}")
+        raise ArgumentError(f"{where}: unknown activation {activation!r}; known: {known}")
     return activation
 
 
 def _check_size(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{what} must be an int >= 1, got {n!r}")
+        raise ArgumentError(f"{what} must be an int >= 1, got {n!r}")
     return int(n)
 
 
@@ -68,7 +68,7 @@ def _make_rng(seed: int | None, where: str) -> tuple[random.Random, int]:
     if seed is None:
         seed = int.from_bytes(os.urandom(8), "big")
     elif isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"{where}: seed must be an int or None, got {type(seed).__name__} {seed!r}")
+        raise OperandTypeError(f"{where}: seed must be an int or None, got {type(seed).__name__} {seed!r}")
     return random.Random(seed), seed
 
 
@@ -77,9 +77,9 @@ def _choose_rng(seed: int | None, rng: random.Random | None, where: str) -> rand
     if rng is None:
         return _make_rng(seed, where)[0]
     if seed is not None:
-        raise ValueError(f"{where}: give seed or rng, not both (seed={seed!r})")
+        raise ArgumentError(f"{where}: give seed or rng, not both (seed={seed!r})")
     if not isinstance(rng, random.Random):
-        raise TypeError(f"{where}: rng must be a random.Random, got {type(rng).__name__}")
+        raise OperandTypeError(f"{where}: rng must be a random.Random, got {type(rng).__name__}")
     return rng
 
 
@@ -265,7 +265,7 @@ class MLP(Module):
     ) -> None:
         self.nin = _check_size(nin, "MLP: nin")
         if isinstance(nouts, (str, bytes, Mapping, Set)) or not hasattr(nouts, "__len__") or len(nouts) == 0:
-            raise ValueError(f"MLP: nouts must be a non-empty sequence of layer sizes, got {nouts!r}")
+            raise ArgumentError(f"MLP: nouts must be a non-empty sequence of layer sizes, got {nouts!r}")
         self.nouts = [_check_size(n, f"MLP: nouts[{i}]") for i, n in enumerate(nouts)]
         self.activation = _check_activation(activation, "MLP")
         self.output_activation = _check_activation(output_activation, "MLP output")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from ._checks import finite_real
 from .engine import Value
-from .errors import OperandTypeError
+from .errors import ArgumentError, OperandTypeError
 from .nn import Module
 
 __all__ = ["elastic_net", "l1", "l2"]
@@ -35,7 +35,7 @@ def _strength(lam: object, where: str) -> float:
     """A penalty's strength: a finite real number >= 0."""
     value = finite_real(lam, f"{where}: the strength")
     if value < 0:
-        raise ValueError(f"{where}: the strength must be >= 0, got {value!r}")
+        raise ArgumentError(f"{where}: the strength must be >= 0, got {value!r}")
     return value
 
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hypothesis import strategies as st
 
 from .engine import Op, Value
-from .errors import GradcheckError
+from .errors import ArgumentError, GradcheckError
 from .mathlib import FloatMath
 from .testing import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, gradcheck, gradgradcheck, near_kinks_or_edges
 
@@ -401,7 +401,7 @@ def expression_cases(
     depth, and each variable is drawn from [low, high] (rounded to 3 decimals).
     """
     if not ops or not variables or max_depth < 0:
-        raise ValueError("expression_cases: needs at least one op, one variable and max_depth >= 0")
+        raise ArgumentError("expression_cases: needs at least one op, one variable and max_depth >= 0")
 
     @st.composite
     def cases(draw: st.DrawFn) -> ExpressionCase:

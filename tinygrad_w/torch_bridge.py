@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .errors import NonFiniteError, OperandTypeError, ShapeError
+from .errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
 from .nn import MLP
 
 if TYPE_CHECKING:
@@ -83,18 +83,18 @@ def _activation_name(pytorch: Any, module: Any, position: int) -> str:
         return plain[type(module)]
     if isinstance(module, nn.LeakyReLU):
         if module.negative_slope != 0.01:
-            raise ValueError(
+            raise ArgumentError(
                 f"from_torch: module {position} is LeakyReLU with negative_slope {module.negative_slope!r};"
                 " tinygrad_w's leaky_relu has slope 0.01"
             )
         return "leaky_relu"
     if isinstance(module, nn.Softplus):
         if module.beta != 1:
-            raise ValueError(
+            raise ArgumentError(
                 f"from_torch: module {position} is Softplus with beta {module.beta!r}; only beta=1 is supported"
             )
         return "softplus"  # any threshold: PyTorch's default 20 differs from ln(1 + e^x) by at most 2e-9
-    raise ValueError(
+    raise ArgumentError(
         f"from_torch: module {position} ({type(module).__name__}) is not supported; expected Linear layers, each"
         " optionally followed by ReLU, LeakyReLU(0.01), Tanh, Sigmoid, Softplus or Identity"
     )
@@ -114,7 +114,7 @@ def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
         raise OperandTypeError(f"from_torch: expected a torch.nn.Sequential, got {type(sequential).__name__}")
     modules = list(sequential)
     if not modules:
-        raise ValueError("from_torch: the Sequential is empty; it needs at least one Linear layer")
+        raise ArgumentError("from_torch: the Sequential is empty; it needs at least one Linear layer")
     linears: list[Any] = []
     activations: list[str] = []
     position = 0
@@ -122,13 +122,13 @@ def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
         module = modules[position]
         if not isinstance(module, pytorch.nn.Linear):
             if linears:
-                raise ValueError(
+                raise ArgumentError(
                     f"from_torch: module {position} ({type(module).__name__}) follows an activation; expected a"
                     " Linear layer (one activation per layer)"
                 )
-            raise ValueError(f"from_torch: module 0 ({type(module).__name__}) is not a Linear layer")
+            raise ArgumentError(f"from_torch: module 0 ({type(module).__name__}) is not a Linear layer")
         if module.bias is None:
-            raise ValueError(
+            raise ArgumentError(
                 f"from_torch: module {position} (Linear) has no bias; tinygrad_w neurons always have one"
             )
         if linears and module.in_features != linears[-1].out_features:
@@ -145,7 +145,7 @@ def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
         activations.append(activation)
     hidden = set(activations[:-1])
     if len(hidden) > 1:
-        raise ValueError(
+        raise ArgumentError(
             f"from_torch: the hidden layers use different activations ({', '.join(activations[:-1])});"
             " an MLP has one hidden activation"
         )
