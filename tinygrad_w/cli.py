@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -237,6 +237,15 @@ def _parsed(text: str, pairs: Sequence[str]) -> tuple[Value, dict[str, Value]]:
     return parse_with_inputs(text, ordered)
 
 
+def _formula_function(text: str, names: Sequence[str]) -> Callable[..., Value]:
+    """The formula as a function of one Value per variable, in the order of ``names`` (for gradcheck)."""
+
+    def f(*values: Value) -> Value:
+        return parse(text, **dict(zip(names, values)))
+
+    return f
+
+
 def _show(x: float) -> str:
     return repr(x) if x == 0.0 or 1e-4 <= abs(x) < 1e16 else f"{x:.17g}"
 
@@ -265,10 +274,7 @@ def _verdict(text: str, leaves: dict[str, Value], root: Value, second_order: boo
     """Print the gradcheck verdict; 1 and the table when a derivative disagrees."""
     names = list(leaves)
     point = [leaf.data for leaf in leaves.values()]
-
-    def f(*values: Value) -> Value:
-        return parse(text, **dict(zip(names, values)))
-
+    f = _formula_function(text, names)
     try:
         gradcheck(f, point, labels=names)
         if second_order:
@@ -327,9 +333,7 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_OK
     tried = {"checked": 0, "skipped": 0}
     last_failure: list[tuple[dict[str, float], GradcheckError]] = []
-
-    def f(*values: Value) -> Value:
-        return parse(text, **dict(zip(names, values)))
+    f = _formula_function(text, names)
 
     @settings(
         max_examples=args.examples,
