@@ -357,7 +357,7 @@ class _Evaluator:
         right = self.evaluate(node.right)
         if isinstance(node.op, ast.Pow) and not isinstance(right, Value) and abs(right) > MAX_EXPONENT:
             raise self.fail(f"exponent {right:g} too large (the limit is {MAX_EXPONENT:g})", node.right)
-        return self.apply(lambda a, b: rule(a, b), (left, right), node)
+        return self.apply(rule, (left, right), node)
 
     def call(self, node: ast.Call) -> Value | float:
         if not isinstance(node.func, ast.Name):
@@ -371,7 +371,7 @@ class _Evaluator:
         if name in self.functions:
             op = self.functions[name]
             arguments = tuple(self.evaluate(argument) for argument in node.args)
-            return self.apply(lambda *xs: op(*xs), arguments, node)
+            return self.apply(op, arguments, node)
         if name not in FUNCTIONS:
             known = ", ".join(sorted([*FUNCTIONS, *self.functions]))
             raise self.fail(f"unknown function {name!r}; the functions are {known}", node.func)
@@ -385,7 +385,7 @@ class _Evaluator:
                 raise self.fail(
                     f"argument {position + 1} of {name} must be a constant number", node.args[position]
                 )
-        return self.apply(lambda x, *constants: rule(x, *constants), arguments, node)
+        return self.apply(rule, arguments, node)
 
     def apply(
         self, rule: Callable[..., Value], arguments: tuple[Value | float, ...], node: ast.AST
