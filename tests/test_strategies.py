@@ -80,7 +80,9 @@ def test_strategies_cover_every_op_and_several_variables() -> None:
     seen_ops: set[str] = set()
     seen_counts: set[int] = set()
 
-    @settings(max_examples=200, database=None)
+    # A statement about the distribution, not a property of each example: a random run misses one op
+    # (usually relu) in about 1 run of 8, so this one is always derandomized (as every test is in CI).
+    @settings(max_examples=200, database=None, derandomize=True)
     @given(expression_cases())
     def collect(case: ExpressionCase) -> None:
         seen_counts.add(len(case.names))
