@@ -39,7 +39,8 @@ def problem(samples: int, sizes: list[int]) -> tuple[Any, Any, list[list[list[fl
     """X (samples, sizes[0]), y in {-1, +1}, and per layer the weight rows and biases."""
     import numpy as np
 
-    from tinygrad_w import data, nn
+    from tinygrad_w import nn
+    from tinygrad_w.train import data
 
     if sizes[0] == 2:
         X, y = data.moons(samples, noise=0.1, seed=0)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tinygrad_w._files import write_atomically, write_bytes_atomically
+from tinygrad_w.atomic import write_atomically, write_bytes_atomically
 
 
 def parse_args(

@@ -14,8 +14,9 @@ import argparse
 import time
 from pathlib import Path
 
-from tinygrad_w import Value, data, losses, nn, optim, viz
-from tinygrad_w.stepper import backprop_frames
+from tinygrad_w import Value, nn, viz
+from tinygrad_w.train import data, losses, optim
+from tinygrad_w.viz.stepper import backprop_frames
 
 
 def expression() -> Value:

@@ -29,8 +29,9 @@ import sys
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import Value, data, losses, nn, optim, train
+from tinygrad_w import Value, nn, train
 from tinygrad_w.errors import DivergenceError
+from tinygrad_w.train import data, losses, optim
 
 NAME = "initializers"
 SEED = 0

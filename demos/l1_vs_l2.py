@@ -20,7 +20,9 @@ from typing import Any
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import data, losses, nn, optim, penalties, train
+from tinygrad_w import nn, train
+from tinygrad_w.nn import penalties
+from tinygrad_w.train import data, losses, optim
 
 NAME = "l1_vs_l2"
 SEED = 0

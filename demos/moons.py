@@ -23,8 +23,10 @@ import time
 import numpy as np
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import data, losses, nn, optim, penalties, viz
+from tinygrad_w import nn, viz
 from tinygrad_w import train as train_module
+from tinygrad_w.nn import penalties
+from tinygrad_w.train import data, losses, optim
 
 NAME = "moons"
 # The seed of the data and of the initial weights. Chosen honestly: `--sweep 20` trains seeds 0..19 with

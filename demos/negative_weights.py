@@ -21,7 +21,8 @@ import sys
 import numpy as np
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import Value, data, losses, nn, optim
+from tinygrad_w import Value, nn
+from tinygrad_w.train import data, losses, optim
 
 NAME = "negative_weights"
 SEED = 0

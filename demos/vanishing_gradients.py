@@ -23,7 +23,9 @@ import sys
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import data, init, losses, nn, optim
+from tinygrad_w import nn
+from tinygrad_w.nn import initializers as init
+from tinygrad_w.train import data, losses, optim
 
 NAME = "vanishing_gradients"
 SEED = 0

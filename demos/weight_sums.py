@@ -19,7 +19,9 @@ from typing import Any
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import data, nn, optim, penalties, train
+from tinygrad_w import nn, train
+from tinygrad_w.nn import penalties
+from tinygrad_w.train import data, optim
 
 NAME = "weight_sums"
 SEED = 0

@@ -17,7 +17,8 @@ import sys
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import data, nn, optim, train
+from tinygrad_w import nn, train
+from tinygrad_w.train import data, optim
 
 NAME = "weights_over_epochs"
 SEED = 0

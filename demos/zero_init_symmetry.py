@@ -20,7 +20,9 @@ from typing import Any
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import data, init, losses, nn, optim, train
+from tinygrad_w import nn, train
+from tinygrad_w.nn import initializers as init
+from tinygrad_w.train import data, losses, optim
 
 NAME = "zero_init_symmetry"
 SEED = 0

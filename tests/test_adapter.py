@@ -10,7 +10,7 @@ import pytest
 from external_engine import Scalar, with_bugs
 
 import tinygrad_w as tg
-from tinygrad_w.adapter import STANDARD_OPS, EngineAdapter, EngineReport, check_engine
+from tinygrad_w.testing.adapter import STANDARD_OPS, EngineAdapter, EngineReport, check_engine
 
 SCALAR_OPS = {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "relu"}
 

@@ -24,7 +24,7 @@ from tinygrad_w import (
     nn,
     topological_order,
 )
-from tinygrad_w.engine import MUL
+from tinygrad_w.core.ops import MUL
 
 # A user's own op: x³, with its derivative written once; it must work in the replay with no extra code.
 CUBE = Op("cube", lambda m, x: x * x * x, lambda m, out, x: (3.0 * x * x,))

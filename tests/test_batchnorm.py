@@ -11,12 +11,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_w import Value, data, optim
-from tinygrad_w.batchnorm import Activation, BatchNorm1d, Sequential
+from tinygrad_w import Value
 from tinygrad_w.errors import ArgumentError, OperationOverflowError, ShapeError
-from tinygrad_w.nn import Layer
-from tinygrad_w.testing import numeric_gradient
-from tinygrad_w.train import fit
+from tinygrad_w.nn.batchnorm import Activation, BatchNorm1d, Sequential
+from tinygrad_w.nn.layers import Layer
+from tinygrad_w.testing.gradcheck import numeric_gradient
+from tinygrad_w.train import data, optim
+from tinygrad_w.train.fit import fit
 
 H = 1e-6
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_w._checks import finite_real
 from tinygrad_w.errors import NonFiniteError, OperandTypeError
+from tinygrad_w.nn.checks import finite_real
 
 
 @given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**300), 10**300)))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_w import cli
+from tinygrad_w.cli import command as cli
 
 REPO = Path(__file__).resolve().parent.parent
 

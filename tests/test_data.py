@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_w.data import Dataset, blobs, circles, moons, spirals, to_01, to_pm1, xor
 from tinygrad_w.errors import ArgumentError, OperandTypeError
+from tinygrad_w.train.data import Dataset, blobs, circles, moons, spirals, to_01, to_pm1, xor
 
 GENERATORS: dict[str, Callable[..., Dataset]] = {
     "moons": moons,
@@ -59,9 +59,7 @@ def test_global_random_state_is_untouched(name: str) -> None:
 
 
 def test_same_data_whatever_pythonhashseed() -> None:
-    code = (
-        "import json; from tinygrad_w.data import moons, spirals; print(json.dumps([moons(20), spirals(20)]))"
-    )
+    code = "import json; from tinygrad_w.train.data import moons, spirals; print(json.dumps([moons(20), spirals(20)]))"
     outputs = []
     for hashseed in ["1", "2"]:
         env = {**os.environ, "PYTHONHASHSEED": hashseed}

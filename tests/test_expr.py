@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 import tinygrad_w as tg
 from tinygrad_w import Op, Value, grad
+from tinygrad_w.cli.expr import MAX_DEPTH, MAX_LENGTH, parse, parse_with_inputs, variable_names
 from tinygrad_w.errors import ExpressionError, TinygradError
-from tinygrad_w.expr import MAX_DEPTH, MAX_LENGTH, parse, parse_with_inputs, variable_names
-from tinygrad_w.testing import gradcheck
+from tinygrad_w.testing.gradcheck import gradcheck
 
 
 def test_builds_the_same_value_and_gradients_as_code() -> None:

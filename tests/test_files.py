@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import pytest
 
-from tinygrad_w._files import write_atomically, write_bytes_atomically
+from tinygrad_w.atomic import write_atomically, write_bytes_atomically
 
 
 def test_writes_a_new_file_readable_by_all(tmp_path: Path) -> None:

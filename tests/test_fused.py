@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_w import OperandTypeError, ShapeError, Value, batched, linear, nn, topological_order
-from tinygrad_w.engine import LINEAR
+from tinygrad_w.nn.fused import LINEAR
 
 
 def close(a: float, b: float) -> bool:

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_w as tg
-from tinygrad_w import init
-from tinygrad_w.init import Constant, Initializer, Normal, Uniform
+from tinygrad_w.nn import initializers as init
+from tinygrad_w.nn.initializers import Constant, Initializer, Normal, Uniform
 
 DRAWS = 20_000
 FAN_IN, FAN_OUT = 50, 30

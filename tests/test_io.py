@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 import tinygrad_w as tg
 from tinygrad_w import MLP, FileFormatError, Value, load, save
-from tinygrad_w.io import FORMAT, VERSION
-from tinygrad_w.nn import ACTIVATIONS
+from tinygrad_w.interop.files import FORMAT, VERSION
+from tinygrad_w.nn.layers import ACTIVATIONS
 
 
 def bits(x: float) -> bytes:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tinygrad_w import Value
 from tinygrad_w.errors import ArgumentError, NonFiniteError, ShapeError
-from tinygrad_w.losses import (
+from tinygrad_w.testing.gradcheck import numeric_gradient
+from tinygrad_w.train.losses import (
     accuracy,
     bce_with_logits,
     hinge,
@@ -20,7 +21,6 @@ from tinygrad_w.losses import (
     multiclass_accuracy,
     softmax_cross_entropy,
 )
-from tinygrad_w.testing import numeric_gradient
 
 H = 1e-6
 

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_w import engine
-from tinygrad_w.mathlib import ArrayMath, FloatMath
+from tinygrad_w.batched.arraymath import ArrayMath
+from tinygrad_w.core import ops as engine
+from tinygrad_w.core.ops import FloatMath
 
 NAMES = ["exp", "log", "log1p", "tanh", "sqrt", "sigmoid", "relu", "step", "sign"]
 

@@ -13,9 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_w as tg
-from tinygrad_w import MLP, Value, init
-from tinygrad_w.engine import ADD, LINEAR, MUL, topological_order
-from tinygrad_w.nn import ACTIVATIONS, Layer, Module, Neuron, weight_stats
+from tinygrad_w import MLP, Value
+from tinygrad_w.core.ops import ADD, MUL
+from tinygrad_w.core.reverse import topological_order
+from tinygrad_w.nn import initializers as init
+from tinygrad_w.nn.fused import LINEAR
+from tinygrad_w.nn.layers import ACTIVATIONS, Layer, Module, Neuron, weight_stats
 
 NUMPY_ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0.0),
@@ -399,7 +402,7 @@ def test_neurons_and_layers_on_their_own_follow_micrograd_defaults_and_take_seed
     with pytest.raises(TypeError, match=r"rng must be a random\.Random"):
         Neuron(2, rng=5)  # type: ignore[arg-type]
     neuron.activation = "tanh"  # the activation is looked up when the neuron runs
-    assert neuron([0.5, 0.5]).op is tg.engine.TANH
+    assert neuron([0.5, 0.5]).op is tg.core.ops.TANH
 
 
 def test_weight_stats_of_a_diverged_model_come_out_non_finite_instead_of_raising() -> None:

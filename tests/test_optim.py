@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tinygrad_w import Value
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError
-from tinygrad_w.optim import (
+from tinygrad_w.train.optim import (
     SGD,
     Adam,
     AdamW,
@@ -371,7 +371,7 @@ SCHEDULER_CASES: list[tuple[str, dict[str, Any]]] = [
 @pytest.mark.parametrize(("name", "kwargs"), SCHEDULER_CASES)
 def test_scheduler_matches_torch(name: str, kwargs: dict[str, Any]) -> None:
     torch = pytest.importorskip("torch")
-    import tinygrad_w.optim as optim
+    import tinygrad_w.train.optim as optim
 
     our_opt = SGD([Value(0.0)], lr=0.5)
     their_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_w as tg
-from tinygrad_w import MLP, Value, init
-from tinygrad_w.penalties import elastic_net, l1, l2
-from tinygrad_w.testing import numeric_gradient
+from tinygrad_w import MLP, Value
+from tinygrad_w.nn import initializers as init
+from tinygrad_w.nn.penalties import elastic_net, l1, l2
+from tinygrad_w.testing.gradcheck import numeric_gradient
 
 H = 1e-6
 weights = st.lists(st.floats(-5, 5, allow_nan=False), min_size=1, max_size=12)

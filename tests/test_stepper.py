@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from tinygrad_w import Value, grad, topological_order
 from tinygrad_w.errors import ArgumentError, DomainError, OperandTypeError, OperationZeroDivisionError
-from tinygrad_w.nn import Neuron
-from tinygrad_w.stepper import backprop_frames, backprop_steps
-from tinygrad_w.viz import GraphvizMissingWarning
+from tinygrad_w.nn.layers import Neuron
+from tinygrad_w.viz.drawing import GraphvizMissingWarning
+from tinygrad_w.viz.stepper import backprop_frames, backprop_steps
 
 
 def expression(a: float = 2.0, b: float = -3.0) -> Value:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from tinygrad_w import Op, Value, parse, parse_with_inputs
 from tinygrad_w.errors import GradcheckError
-from tinygrad_w.strategies import (
+from tinygrad_w.testing.gradcheck import gradcheck, gradcheck_parameters
+from tinygrad_w.testing.strategies import (
     BOUND,
     BUILTIN_OPS,
     DEFAULT_OPS,
@@ -31,7 +32,6 @@ from tinygrad_w.strategies import (
     near_kinks_or_edges,
     op_spec,
 )
-from tinygrad_w.testing import gradcheck, gradcheck_parameters
 
 # cube(x) = x³ with a wrong derivative (3x² + 1, wrong everywhere, even at 0): the bug the strategies must
 # find. (A derivative that happens to be right at 0, like 2x², lets the shrinker trade the formula's size

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import tinygrad_w as tg
 from tinygrad_w import Op, Value
 from tinygrad_w.errors import DomainError, GradcheckError, OperandTypeError, TinygradError
-from tinygrad_w.testing import (
+from tinygrad_w.testing.gradcheck import (
     GradientRow,
     central_difference,
     gradcheck,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import tinygrad_w as tg
 from tinygrad_w import MLP, Value, from_torch, to_torch
-from tinygrad_w.nn import ACTIVATIONS
+from tinygrad_w.nn.layers import ACTIVATIONS
 
 
 def test_without_torch_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

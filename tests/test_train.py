@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from tinygrad_w import Value, data, losses, nn, optim, penalties
+from tinygrad_w import Value, nn
 from tinygrad_w.errors import ArgumentError, DivergenceError, NonFiniteError, OperandTypeError, ShapeError
-from tinygrad_w.train import History, _progress_bar, fit
+from tinygrad_w.nn import penalties
+from tinygrad_w.train import data, losses, optim
+from tinygrad_w.train.fit import History, _progress_bar, fit
 
 
 def small_moons(n: int = 24) -> tuple[list[list[float]], list[int]]:

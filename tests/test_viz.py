@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from tinygrad_w import Value, linear, topological_order, viz
 from tinygrad_w.errors import ArgumentError, OperandTypeError
-from tinygrad_w.losses import mse
-from tinygrad_w.nn import MLP
+from tinygrad_w.nn.layers import MLP
+from tinygrad_w.train.losses import mse
+from tinygrad_w.viz import drawing
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -85,8 +86,8 @@ def svg_tooltips(root: ET.Element) -> list[str]:
 
 
 def as_tooltip(text: str) -> str:
-    """What a tooltip shows for ``text``: backslashes become the look-alike ⧵ (see viz._printable)."""
-    return viz._printable(text)
+    """What a tooltip shows for ``text``: backslashes become the look-alike ⧵ (see drawing._printable)."""
+    return drawing._printable(text)
 
 
 def no_space(text: str) -> str:
@@ -161,10 +162,10 @@ def test_parameters_inputs_and_computed_values_are_told_apart() -> None:
 
 
 def test_gradient_colours_show_sign_and_size() -> None:
-    assert viz._grad_colours(0.0, 1.0) == ("white", "black")
-    assert viz._grad_colours(1.0, 1.0)[0] == viz._BLUES[4]
-    assert viz._grad_colours(-1.0, 1.0)[0] == viz._ORANGES[4]
-    shades = [viz._BLUES.index(viz._grad_colours(g, 1.0)[0]) for g in (1e-4, 0.02, 0.1, 0.3, 0.9)]
+    assert drawing._grad_colours(0.0, 1.0) == ("white", "black")
+    assert drawing._grad_colours(1.0, 1.0)[0] == drawing._BLUES[4]
+    assert drawing._grad_colours(-1.0, 1.0)[0] == drawing._ORANGES[4]
+    shades = [drawing._BLUES.index(drawing._grad_colours(g, 1.0)[0]) for g in (1e-4, 0.02, 0.1, 0.3, 0.9)]
     assert shades == [0, 1, 2, 3, 4]
 
 
@@ -175,8 +176,8 @@ def test_numbers_use_the_requested_decimals_and_tooltips_keep_full_precision() -
     source = viz.draw_graph(out, decimals=2).source
     assert "data 0.33" in source and "data 0.333" not in source
     assert repr(1 / 3) in source
-    assert viz._format_number(1e-9, 4) == "1.0000e-09"  # a tiny gradient is not shown as 0
-    assert viz._format_number(-0.0, 4) == "0.0000"
+    assert drawing._format_number(1e-9, 4) == "1.0000e-09"  # a tiny gradient is not shown as 0
+    assert drawing._format_number(-0.0, 4) == "0.0000"
 
 
 def test_svg_shows_every_parameter_label_value_and_gradient(dot_binary: str, tmp_path: Path) -> None:
@@ -216,7 +217,9 @@ def test_network_edges_have_one_per_weight_width_by_size_and_colour_by_sign() ->
     weights = [w for layer in model.layers for n in layer.neurons for w in n.w]
     assert len(edges) == len(weights)
     for (_, _, colour, width), w in zip(edges, weights):
-        expected = viz._POSITIVE_WEIGHT if w.data > 0 else viz._NEGATIVE_WEIGHT if w.data < 0 else "gray60"
+        expected = (
+            drawing._POSITIVE_WEIGHT if w.data > 0 else drawing._NEGATIVE_WEIGHT if w.data < 0 else "gray60"
+        )
         assert colour == expected
         assert float(width) == pytest.approx(0.3 + 3.7 * abs(w.data) / 2.0, abs=0.006)
 
@@ -224,8 +227,8 @@ def test_network_edges_have_one_per_weight_width_by_size_and_colour_by_sign() ->
 def test_a_sequential_with_batch_norm_draws_gamma_beta_and_activation_columns(
     dot_binary: str, tmp_path: Path
 ) -> None:
-    from tinygrad_w.batchnorm import Activation, BatchNorm1d, Sequential
-    from tinygrad_w.nn import Layer
+    from tinygrad_w.nn.batchnorm import Activation, BatchNorm1d, Sequential
+    from tinygrad_w.nn.layers import Layer
 
     model = Sequential(
         Layer(2, 3, "linear", seed=1),
@@ -265,7 +268,7 @@ def test_a_network_too_big_to_draw_weight_by_weight_is_drawn_layer_by_layer() ->
 DETERMINISM_SCRIPT = """
 import hashlib, math
 from tinygrad_w import Value, viz
-from tinygrad_w.losses import mse
+from tinygrad_w.train.losses import mse
 from tinygrad_w.nn import MLP
 model = MLP(2, [4, 3, 1], seed=5)
 xs = [[math.sin(i), math.cos(i)] for i in range(4)]
@@ -444,7 +447,7 @@ def test_labels_are_escaped_in_the_dot_source(label: str) -> None:
     source = viz.draw_graph(x * 2).source
     line = next(line for line in source.splitlines() if line.startswith("\tv0 "))
     markup, rest = line.split("label=<", 1)[1].split("> shape=", 1)
-    assert viz._html(label) in markup
+    assert drawing._html(label) in markup
     if any(ch in label for ch in '<>"\n'):
         assert label not in markup
     tooltip = rest.split("tooltip=", 1)[1]
@@ -462,10 +465,10 @@ def test_any_label_renders_and_shows_literally(dot_binary: str, label: str) -> N
     x = Value(-1.5, label)
     out = x * x
     out.backward()
-    svg = viz._svg_text(viz.draw_graph(out), "test")
+    svg = drawing._svg_text(viz.draw_graph(out), "test")
     assert svg is not None
     root = ET.fromstring(svg)
-    assert no_space(viz._shorten(viz._printable(label))) in no_space(svg_texts(root))
+    assert no_space(drawing._shorten(drawing._printable(label))) in no_space(svg_texts(root))
     assert any(as_tooltip(repr(x)) in tip for tip in svg_tooltips(root))
 
 
@@ -477,7 +480,7 @@ def test_every_nasty_label_survives_dot(dot_binary: str, tmp_path: Path) -> None
     texts = no_space(svg_texts(root))
     tooltips = svg_tooltips(root)
     for leaf in leaves:
-        assert no_space(viz._printable(leaf.label)) in texts
+        assert no_space(drawing._printable(leaf.label)) in texts
         assert any(as_tooltip(repr(leaf)) in tip for tip in tooltips)
 
 

@@ -1,8 +1,17 @@
-"""tinygrad_w: a scalar autograd engine to learn from, draw and trust."""
+"""tinygrad_w: a scalar autograd engine to learn from, draw and trust.
 
-from . import batchnorm, data, init, losses, nn, optim, penalties, testing, train, viz
-from .engine import Op, Value, grad, linear, topological_order
-from .errors import (
+Read tinygrad_w/core first (ops.py, value.py, reverse.py); then nn (networks), train, viz (drawings)
+and testing (gradient checking). batched replays a graph on numpy arrays; interop saves models and
+talks to PyTorch; cli is the ``tinygrad-w`` command.
+"""
+
+from tinygrad_w import batched, core, nn, testing, train, viz
+from tinygrad_w.cli.expr import parse, parse_with_inputs
+from tinygrad_w.core.gradients import grad
+from tinygrad_w.core.ops import Op
+from tinygrad_w.core.reverse import topological_order
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import (
     ArgumentError,
     DivergenceError,
     DomainError,
@@ -18,11 +27,12 @@ from .errors import (
     ShapeError,
     TinygradError,
 )
-from .expr import parse, parse_with_inputs
-from .io import load, save
-from .nn import MLP
-from .testing import gradcheck, gradgradcheck
-from .torch_bridge import from_torch, to_torch
+from tinygrad_w.interop.files import load, save
+from tinygrad_w.interop.torch_bridge import from_torch, to_torch
+from tinygrad_w.nn import MLP, batchnorm, linear, penalties
+from tinygrad_w.nn import initializers as init
+from tinygrad_w.testing import gradcheck, gradgradcheck
+from tinygrad_w.train import data, losses, optim
 
 __version__ = "0.1.0"
 
@@ -45,7 +55,9 @@ __all__ = [
     "TinygradError",
     "Value",
     "__version__",
+    "batched",
     "batchnorm",
+    "core",
     "data",
     "from_torch",
     "grad",

@@ -1,5 +1,5 @@
 """``python -m tinygrad_w``: the same command line as ``tinygrad-w`` (see :mod:`tinygrad_w.cli`)."""
 
-from .cli import main
+from tinygrad_w.cli import main
 
 raise SystemExit(main())

@@ -1,47 +1,38 @@
-"""Typed errors. Each also derives from the built-in exception a Python user would expect
+"""Every typed error of tinygrad_w: those of the core (tinygrad_w.core.errors) and those of the parts
+built on it. Each also derives from the built-in exception a Python user would expect
 (``ValueError``, ``TypeError``, ...), so ``except ValueError`` keeps working."""
 
 from __future__ import annotations
 
+from tinygrad_w.core.errors import (
+    DomainError,
+    NonFiniteError,
+    OperandTypeError,
+    OperationError,
+    OperationOverflowError,
+    OperationZeroDivisionError,
+    ShapeError,
+    TinygradError,
+    show,
+)
 
-class TinygradError(Exception):
-    """Base class of every error raised on purpose by tinygrad_w."""
-
-
-class OperandTypeError(TinygradError, TypeError):
-    """An operation was given something that is not a real number or a Value."""
-
-
-class NonFiniteError(TinygradError, ValueError):
-    """A NaN or an infinity was given where a finite number is needed."""
-
-
-class OperationError(TinygradError):
-    """An operation failed on the values it was given.
-
-    ``op`` is the operation's name and ``inputs`` the numbers it was applied to.
-    """
-
-    def __init__(self, message: str, op: str = "", inputs: tuple[float, ...] = ()) -> None:
-        super().__init__(message)
-        self.op = op
-        self.inputs = inputs
-
-
-class DomainError(OperationError, ValueError):
-    """An input lies outside the operation's domain (log of 0, sqrt of -1, ...)."""
-
-
-class OperationZeroDivisionError(OperationError, ZeroDivisionError):
-    """An operation divided by zero (x / 0, 0 ** -1, or an infinite derivative in backward)."""
-
-
-class OperationOverflowError(OperationError, OverflowError):
-    """An operation's result is too large for a float (exp(1000), 1e308 * 10)."""
-
-
-class ShapeError(TinygradError, ValueError):
-    """Sizes that must agree do not (a model's input length, X against y, ...)."""
+__all__ = [
+    "ArgumentError",
+    "DivergenceError",
+    "DomainError",
+    "ExpressionError",
+    "FileFormatError",
+    "GradcheckError",
+    "NonFiniteError",
+    "OperandTypeError",
+    "OperationError",
+    "OperationOverflowError",
+    "OperationZeroDivisionError",
+    "RenderError",
+    "ShapeError",
+    "TinygradError",
+    "show",
+]
 
 
 class FileFormatError(TinygradError, ValueError):

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._checks import finite_real
-from .engine import Value
-from .errors import ArgumentError, OperandTypeError
-from .nn import Module
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import ArgumentError, OperandTypeError
+from tinygrad_w.nn.checks import finite_real
+from tinygrad_w.nn.layers import Module
 
 __all__ = ["elastic_net", "l1", "l2"]
 

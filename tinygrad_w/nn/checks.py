@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .errors import NonFiniteError, OperandTypeError
+from tinygrad_w.errors import NonFiniteError, OperandTypeError
 
 __all__ = ["finite_real"]
 

@@ -30,9 +30,9 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._files import write_bytes_atomically
-from .errors import FileFormatError, NonFiniteError, OperandTypeError
-from .nn import ACTIVATIONS, MLP
+from tinygrad_w.atomic import write_bytes_atomically
+from tinygrad_w.errors import FileFormatError, NonFiniteError, OperandTypeError
+from tinygrad_w.nn.layers import ACTIVATIONS, MLP
 
 __all__ = ["FORMAT", "VERSION", "load", "save"]
 

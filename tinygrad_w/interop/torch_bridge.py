@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
-from .nn import MLP
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
+from tinygrad_w.nn.layers import MLP
 
 if TYPE_CHECKING:
     import torch

@@ -31,8 +31,8 @@ import math
 import random
 from collections.abc import Callable
 
-from ._checks import finite_real
-from .errors import ArgumentError, OperandTypeError, ShapeError
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError
+from tinygrad_w.nn.checks import finite_real
 
 __all__ = [
     "NAMES",

@@ -19,7 +19,7 @@ expression's graph to a file (:func:`draw_failure`) and names that file in the G
 Example (a property test of your own op)::
 
     from hypothesis import given
-    from tinygrad_w.strategies import DEFAULT_OPS, check_case, expression_cases, op_spec
+    from tinygrad_w.testing.strategies import DEFAULT_OPS, check_case, expression_cases, op_spec
 
     @given(expression_cases(ops=[*DEFAULT_OPS, op_spec(SWISH)]))
     def test_swish_composes(case):
@@ -40,13 +40,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hypothesis import strategies as st
 
-from .engine import Op, Value
-from .errors import ArgumentError, GradcheckError
-from .mathlib import FloatMath
-from .testing import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, gradcheck, gradgradcheck, near_kinks_or_edges
+from tinygrad_w.core.ops import FloatMath, Op
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import ArgumentError, GradcheckError
+from tinygrad_w.testing.gradcheck import (
+    DEFAULT_ATOL,
+    DEFAULT_EPS,
+    DEFAULT_RTOL,
+    gradcheck,
+    gradgradcheck,
+    near_kinks_or_edges,
+)
 
 if TYPE_CHECKING:
-    from .nn import MLP
+    from tinygrad_w.nn.layers import MLP
 
 __all__ = [
     "BOUND",
@@ -443,7 +450,7 @@ def draw_failure(case: ExpressionCase, directory: str | Path | None = None) -> P
     ``directory`` (default: ``tinygrad_w-failures`` in the system's temporary directory). Without
     Graphviz's ``dot`` program the DOT source is written instead (``.dot``).
     """
-    from . import viz  # viz imports graphviz lazily; only failures need it
+    from tinygrad_w import viz
 
     folder = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "tinygrad_w-failures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -502,7 +509,7 @@ class MLPCase:
 def _mlp_case(
     draw: st.DrawFn, max_inputs: int, max_hidden_layers: int, max_width: int, activations: Sequence[str]
 ) -> MLPCase:
-    from .nn import MLP
+    from tinygrad_w.nn.layers import MLP
 
     nin = draw(st.integers(1, max_inputs))
     hidden = draw(st.lists(st.integers(1, max_width), max_size=max_hidden_layers))

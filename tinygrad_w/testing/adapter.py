@@ -3,7 +3,7 @@
 Describe your class with an :class:`EngineAdapter` (how to make a leaf, read ``data`` and ``grad``, run
 ``backward``, and which operations it has), then call :func:`check_engine`::
 
-    from tinygrad_w.adapter import EngineAdapter, check_engine
+    from tinygrad_w.testing.adapter import EngineAdapter, check_engine
     from mygrad import Value                       # your micrograd-style class
 
     report = check_engine(EngineAdapter.for_class(Value))
@@ -33,8 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .strategies import BUILTIN_OPS, ExpressionCase, OpSpec, _safe_value
-from .testing import (
+from tinygrad_w.testing.gradcheck import (
     DEFAULT_ATOL,
     DEFAULT_EPS,
     DEFAULT_RTOL,
@@ -43,6 +42,7 @@ from .testing import (
     is_close,
     numeric_gradient,
 )
+from tinygrad_w.testing.strategies import BUILTIN_OPS, ExpressionCase, OpSpec, _safe_value
 
 __all__ = ["STANDARD_OPS", "EngineAdapter", "EngineReport", "OpResult", "check_engine"]
 
@@ -295,7 +295,7 @@ def _check_expressions(
     from hypothesis import HealthCheck, Verbosity, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from .strategies import expression_cases
+    from tinygrad_w.testing.strategies import expression_cases
 
     checked = [0]
     failures: list[str] = []

@@ -44,8 +44,11 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import ABS, DIV, LEAKY_RELU, LOG, POW, RELU, SQRT, VPOW, Value, grad, topological_order
-from .errors import GradcheckError, OperandTypeError
+from tinygrad_w.core.gradients import grad
+from tinygrad_w.core.ops import ABS, DIV, LEAKY_RELU, LOG, POW, RELU, SQRT, VPOW
+from tinygrad_w.core.reverse import topological_order
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import GradcheckError, OperandTypeError
 
 __all__ = [
     "GradcheckError",

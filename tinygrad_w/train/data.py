@@ -19,7 +19,7 @@ import math
 import random
 from collections.abc import Sequence
 
-from .errors import ArgumentError, OperandTypeError
+from tinygrad_w.errors import ArgumentError, OperandTypeError
 
 Dataset = tuple[list[list[float]], list[int]]
 

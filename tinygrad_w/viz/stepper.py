@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Value, _float_partials, grad, topological_order
-from .errors import ArgumentError, OperandTypeError
-from .viz import (
+from tinygrad_w.core.errors import show
+from tinygrad_w.core.reverse import backpropagate, topological_order
+from tinygrad_w.core.value import Value, check_finite, float_pullback
+from tinygrad_w.errors import ArgumentError, OperandTypeError
+from tinygrad_w.viz.drawing import (
     _INSTALL_HINT,
     GraphvizMissingWarning,
     _draw_expression,
@@ -63,84 +65,96 @@ def _name(order: Sequence[Value], i: int) -> str:
 def backprop_steps(root: Value, *, decimals: int = 4) -> tuple[list[Value], list[BackpropStep]]:
     """Replay ``root.backward()`` one node at a time; returns the topological order and the steps.
 
-    Step 0 seeds ∂root/∂root = 1. Each later step takes the next node in reverse topological order that
-    has inputs, and sends each Value input its share (local derivative × the node's gradient). After the
-    last step every gradient equals what ``tinygrad_w.grad(root, ...)`` computes, bit for bit (the same
-    sums in the same order). No ``.grad`` is changed. Each step keeps its own copy of the gradients, so
-    memory grows with (number of nodes)²: this is for small graphs.
+    Step 0 seeds ∂root/∂root = 1. Each later step is one visit of the reverse-mode walk
+    (``tinygrad_w.core.reverse.backpropagate``, the very walk ``backward`` runs): the node's gradient is
+    complete, and each Value input gets its share, local derivative × the node's gradient. After the last
+    step every gradient equals what ``backward`` computes, bit for bit. No ``.grad`` is changed. Each step
+    keeps its own copy of the gradients, so memory grows with (number of nodes)²: this is for small graphs.
     """
     if not isinstance(root, Value):
-        raise OperandTypeError(f"backprop_steps: expected a Value, got {type(root).__name__} {root!r}")
+        raise OperandTypeError(f"backprop_steps: expected a Value, got {type(root).__name__} {show(root)}")
     order = topological_order(root)
-    grad(root, order)  # raises the engine's typed error if some derivative is undefined (sqrt'(0), ...)
-    index = {v: i for i, v in enumerate(order)}
-    uses_left = [0] * len(order)  # shares a node still waits for: once 0, its gradient is complete
-    for v in order:
-        for c in v.children:
-            if isinstance(c, Value):
-                uses_left[index[c]] += 1
+    grads: dict[Value, float] = {root: 1.0}
+    recorder = _StepRecorder(order, grads, decimals)
+    backpropagate(order, grads, recorder.pullback)
+    check_finite(order, grads)  # the typed error backward would raise (sqrt'(0) is infinite, ...)
+    recorder.snapshot()
+    leaves = sum(1 for v in order if v.op is None)
+    last = recorder.steps[-1]
+    text = f"Done: all {leaves} leaves have their gradients, the same numbers root.backward() gives."
+    everything = frozenset(range(len(order)))
+    recorder.steps.append(BackpropStep(len(recorder.steps), len(order) - 1, last.grads, everything, (), text))
+    return order, recorder.steps
 
-    def number(x: float) -> str:
-        return _format_number(x, decimals)
 
-    top = len(order) - 1
-    grads: list[float | None] = [None] * len(order)
-    grads[top] = 1.0
-    finished = {top}
-    steps = [
-        BackpropStep(
-            0,
-            top,
-            tuple(grads),
-            frozenset(finished),
-            (),
-            f"Start: the gradient of the output {_name(order, top)} with respect to itself is 1.",
-        )
-    ]
-    for i in range(top, -1, -1):
-        node = order[i]
+class _StepRecorder:
+    """Watches the walk: at each visit it notes what the node sends, and (at the next visit, once the walk
+    has added it up) the gradients as they then stand."""
+
+    def __init__(self, order: list[Value], grads: dict[Value, float], decimals: int) -> None:
+        self.order, self.grads, self.decimals = order, grads, decimals  # grads: the walk's own table
+        self.index = {v: i for i, v in enumerate(order)}
+        # The walk passes nodes from the last to the first: node j's gradient is complete once its first
+        # user (the user with the smallest index) has passed, whether it sent anything or not.
+        self.first_user = [len(order)] * len(order)
+        for i, v in enumerate(order):
+            for c in v.children:
+                if isinstance(c, Value):
+                    self.first_user[self.index[c]] = min(self.first_user[self.index[c]], i)
+        self.finished = {len(order) - 1}
+        top = _name(order, len(order) - 1)
+        self.pending: tuple[int, tuple[tuple[int, float, float], ...], str] | None = (
+            len(order) - 1, (), f"Start: the gradient of the output {top} with respect to itself is 1.")  # fmt: skip
+        self.steps: list[BackpropStep] = []
+
+    def number(self, x: float) -> str:
+        return _format_number(x, self.decimals)
+
+    def snapshot(self) -> None:
+        """Close the pending step: the walk has now added the last visit's shares into ``grads``."""
+        if self.pending is None:
+            return
+        node, sent, text = self.pending
+        values = tuple(self.grads.get(v) for v in self.order)
+        self.steps.append(BackpropStep(len(self.steps), node, values, frozenset(self.finished), sent, text))
+        self.pending = None
+
+    def pullback(self, node: Value, upstream: float) -> list[tuple[Value | float, float]]:
+        """float_pullback, as backward uses it, plus a note of the step."""
+        self.snapshot()
+        shares = list(float_pullback(node, upstream))
         if node.op is None:
-            continue
-        upstream = grads[i]
-        assert upstream is not None  # every use of the node has been processed already
-        partials = _float_partials(node)  # the very call grad() makes, so the numbers match bit for bit
+            return shares
+        locals_ = [
+            d for _, d in float_pullback(node, 1.0)
+        ]  # shares are local × upstream, aligned with children
+        position = self.index[node]
+        self.finished |= {j for j, first in enumerate(self.first_user) if position <= first < len(self.order)}
         sent = []
-        for child, local in zip(node.children, partials):
-            if not isinstance(child, Value):
-                continue  # a constant: it has no gradient
-            j = index[child]
-            share = float(local) * upstream
-            received = grads[j]
-            grads[j] = share if received is None else received + share
-            uses_left[j] -= 1
-            if uses_left[j] == 0:
-                finished.add(j)
-            sent.append((j, float(local), share))
+        for k, child in enumerate(node.children):
+            if isinstance(child, Value):
+                j = self.index[child]
+                sent.append((j, locals_[k], shares[k][1] if shares else 0.0))  # no shares: upstream was 0
+        self.pending = (self.index[node], tuple(sent), self.describe(node, upstream, sent))
+        return shares
+
+    def describe(self, node: Value, upstream: float, sent: list[tuple[int, float, float]]) -> str:
+        assert node.op is not None
+        number = self.number
+
+        def name(i: int) -> str:
+            return _name(self.order, i)
+
         arguments = ", ".join(
-            _name(order, index[c]) if isinstance(c, Value) else number(c) for c in node.children
+            name(self.index[c]) if isinstance(c, Value) else number(c) for c in node.children
         )
         shares = "; ".join(
-            f"{_name(order, j)} gets {number(local)} × {number(upstream)} = {number(share)}"
-            for j, local, share in sent
+            f"{name(j)} gets {number(d)} × {number(upstream)} = {number(g)}" for j, d, g in sent
         )
-        text = (
-            f"{_name(order, i)} = {node.op.name}({arguments}) has its complete gradient {number(upstream)}. "
+        return (
+            f"{name(self.index[node])} = {node.op.name}({arguments}) has its complete gradient {number(upstream)}. "
             f"Chain rule, local derivative × gradient: {shares or 'its inputs are all constants'}."
         )
-        steps.append(BackpropStep(len(steps), i, tuple(grads), frozenset(finished), tuple(sent), text))
-    leaves = sum(1 for v in order if v.op is None)
-    last = steps[-1]
-    steps.append(
-        BackpropStep(
-            len(steps),
-            top,
-            last.grads,
-            last.finished,
-            (),
-            f"Done: all {leaves} leaves have their gradients, the same numbers root.backward() gives.",
-        )
-    )
-    return order, steps
 
 
 _PAGE = """<!DOCTYPE html>

@@ -24,8 +24,8 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .engine import Value
-from .errors import ArgumentError, NonFiniteError, OperandTypeError
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError
 
 # ----------------------------------------------------------------------------------------------------
 # Checks shared by the optimizers and schedulers

@@ -35,16 +35,16 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, _operand
-from .errors import ArgumentError, OperandTypeError, ShapeError
-from .nn import ACTIVATIONS, ModelWeightStats, Module, weight_stats
+from tinygrad_w.core.value import Value, operand
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError
+from tinygrad_w.nn.layers import ACTIVATIONS, ModelWeightStats, Module, weight_stats
 
 __all__ = ["Activation", "BatchNorm1d", "Sequential"]
 
 
 def _as_value(x: object, where: str) -> Value:
-    operand = _operand(x, where)  # the engine's check: a real, finite number or a Value
-    return operand if isinstance(operand, Value) else Value(operand)
+    checked = operand(x, where)  # the engine's check: a real, finite number or a Value
+    return checked if isinstance(checked, Value) else Value(checked)
 
 
 class BatchNorm1d(Module):

@@ -26,8 +26,9 @@ import operator
 import warnings
 from collections.abc import Callable, Mapping
 
-from .engine import Op, Value
-from .errors import ExpressionError, TinygradError
+from tinygrad_w.core.ops import Op
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import ExpressionError, TinygradError
 
 __all__ = [
     "FUNCTIONS",

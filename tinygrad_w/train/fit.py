@@ -29,10 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from . import losses
-from ._files import write_atomically, write_bytes_atomically
-from .engine import Value
-from .errors import (
+from tinygrad_w.atomic import write_atomically, write_bytes_atomically
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import (
     ArgumentError,
     DivergenceError,
     NonFiniteError,
@@ -40,7 +39,8 @@ from .errors import (
     OperationError,
     ShapeError,
 )
-from .optim import SGD, LRScheduler, Optimizer, clip_grad_norm
+from tinygrad_w.train import losses
+from tinygrad_w.train.optim import SGD, LRScheduler, Optimizer, clip_grad_norm
 
 __all__ = ["LOSSES", "History", "LossFunction", "fit"]
 
@@ -319,7 +319,7 @@ def _weight_stats(model: Model) -> dict[str, Any]:
     stats_of = getattr(model, "weight_stats", None)
     if callable(stats_of):
         return dict(stats_of())
-    from .nn import weight_stats
+    from tinygrad_w.nn.layers import weight_stats
 
     return {"layers": [], "total": dict(weight_stats(model.parameters()))}
 
@@ -552,7 +552,7 @@ def _penalty_rule(penalty: Callable[[Any], Value] | float | None) -> Callable[[A
     strength = float(penalty)
     if not (math.isfinite(strength) and strength >= 0):
         raise ArgumentError(f"fit: the L2 strength must be finite and >= 0, got {penalty!r}")
-    from .penalties import l2
+    from tinygrad_w.nn.penalties import l2
 
     return lambda model: l2(model, strength)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .engine import Value
-from .errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
 
 Scalar = Value | float
 

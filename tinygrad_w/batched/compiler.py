@@ -48,9 +48,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .engine import Op, Value, _operation_error, topological_order
-from .errors import ArgumentError, NonFiniteError, OperandTypeError, OperationOverflowError, ShapeError
-from .mathlib import ArrayMath, FloatMath
+from tinygrad_w.batched.arraymath import ArrayMath
+from tinygrad_w.core.errors import operation_error
+from tinygrad_w.core.ops import FloatMath, Op
+from tinygrad_w.core.reverse import topological_order
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import (
+    ArgumentError,
+    NonFiniteError,
+    OperandTypeError,
+    OperationOverflowError,
+    ShapeError,
+)
 
 Array = NDArray[np.float64]
 Rows = NDArray[np.intp]
@@ -311,7 +320,7 @@ def _raise_forward_error(op: Op, args: list[Any], out: Array) -> None:
     try:
         result = op.forward(FloatMath, *scalars)
     except (ArithmeticError, ValueError) as exc:
-        raise _operation_error(op, scalars, exc, during=where) from None
+        raise operation_error(op, scalars, exc, during=where) from None
     raise OperationOverflowError(
         f"{where}{op.name}{tuple(scalars)}: the result {result!r} is not a finite float",
         op.name,
@@ -326,7 +335,7 @@ def _raise_backward_error(op: Op, args: list[Any], out: Array, partial: Any, ups
     try:
         op.derivative(FloatMath, *_scalar_args([out], g, i), *scalars)
     except (ArithmeticError, ValueError) as exc:
-        raise _operation_error(op, scalars, exc, during=where) from None
+        raise operation_error(op, scalars, exc, during=where) from None
     raise OperationOverflowError(
         f"{where}{op.name}{tuple(scalars)}: the gradient through input {k} is not a finite float",
         op.name,
@@ -490,12 +499,12 @@ class BatchedLoss:
                 else:
                     terms.append((child, coefficient, None))
             for k, j in pairs:  # a product a_k·a_j: a term times a shared factor, or not linear here
-                pair_kinds = (kind_of[node.children[k]], kind_of[node.children[j]])  # type: ignore[index]
+                pair_kinds = (kind_of[node.children[k]], kind_of[node.children[j]])
                 if pair_kinds == (SHARED, PER_SAMPLE):
                     k, j = j, k
                 elif pair_kinds == (PER_SAMPLE, PER_SAMPLE):
                     break
-                terms.append((node.children[k], 1.0, node.children[j]))  # type: ignore[arg-type]
+                terms.append((node.children[k], 1.0, node.children[j]))
             else:
                 expansions[node] = (offset, terms)
 

@@ -20,9 +20,10 @@ import random
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import TypedDict
 
-from . import init as initializers
-from .engine import Value, _operand, linear  # _operand: a Value stays, a number becomes a finite float
-from .errors import ArgumentError, OperandTypeError, ShapeError
+from tinygrad_w.core.value import Value, operand
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError
+from tinygrad_w.nn import initializers
+from tinygrad_w.nn.fused import linear
 
 __all__ = [
     "ACTIVATIONS",
@@ -151,7 +152,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if len(x) != self.nin:
             raise ShapeError(f"Neuron {self.label}: expected {self.nin} inputs, got {len(x)}")
-        return self._forward([_operand(xi, f"Neuron {self.label}") for xi in x])
+        return self._forward([operand(xi, f"Neuron {self.label}") for xi in x])
 
     def _forward(self, inputs: Sequence[Value | float]) -> Value:
         """The neuron on inputs already checked (numbers as floats, the right count)."""
@@ -218,7 +219,7 @@ class Layer(Module):
         """The outputs of all neurons, always as a list (one Value per neuron)."""
         if len(x) != self.nin:
             raise ShapeError(f"Layer {self.index}: expected {self.nin} inputs, got {len(x)}")
-        return self._forward([_operand(xi, f"Layer {self.index}") for xi in x])
+        return self._forward([operand(xi, f"Layer {self.index}") for xi in x])
 
     def _forward(self, inputs: Sequence[Value | float]) -> list[Value]:
         return [neuron._forward(inputs) for neuron in self.neurons]
@@ -298,7 +299,7 @@ class MLP(Module):
             )
         if len(x) != self.nin:
             raise ShapeError(f"MLP: expected {self.nin} inputs, got {len(x)}")
-        outputs = self.layers[0]._forward([_operand(xi, "MLP") for xi in x])
+        outputs = self.layers[0]._forward([operand(xi, "MLP") for xi in x])
         for layer in self.layers[1:]:
             outputs = layer._forward(outputs)
         return outputs[0] if len(outputs) == 1 else outputs

@@ -23,10 +23,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .engine import Value, grad
-from .errors import ExpressionError, GradcheckError, NonFiniteError, OperationError, TinygradError
-from .expr import parse, parse_with_inputs, variable_names
-from .testing import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, gradcheck, gradgradcheck, near_kinks_or_edges
+from tinygrad_w.cli.expr import parse, parse_with_inputs, variable_names
+from tinygrad_w.core.gradients import grad
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import ExpressionError, GradcheckError, NonFiniteError, OperationError, TinygradError
+from tinygrad_w.testing.gradcheck import (
+    DEFAULT_ATOL,
+    DEFAULT_EPS,
+    DEFAULT_RTOL,
+    gradcheck,
+    gradgradcheck,
+    near_kinks_or_edges,
+)
 
 __all__ = ["find_demos", "main"]
 
@@ -61,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="tinygrad_w from the command line: demos, derivatives of formulas, drawings, checks.",
         epilog="Exit status: 0 ok, 1 a gradient check failed, 2 bad usage or input.",
     )
-    from . import __version__
+    from tinygrad_w import __version__
 
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -159,7 +167,7 @@ def find_demos(package_dir: Path | None = None) -> Path | None:
     if override:
         candidate = Path(override)
     else:
-        package = package_dir if package_dir is not None else Path(__file__).resolve().parent
+        package = package_dir if package_dir is not None else Path(__file__).resolve().parent.parent
         candidate = package.parent / "demos"
     return candidate if candidate.is_dir() else None
 
@@ -295,7 +303,7 @@ def _verdict(text: str, leaves: dict[str, Value], root: Value, second_order: boo
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from . import viz
+    from tinygrad_w import viz
 
     root, _ = _parsed(args.expression, args.values)
     root.backward()
@@ -318,7 +326,7 @@ def _check(args: argparse.Namespace) -> int:
         from hypothesis import seed as hypothesis_seed
         from hypothesis.errors import Unsatisfiable
 
-        from .strategies import inputs_for
+        from tinygrad_w.testing.strategies import inputs_for
     except ImportError:
         raise UsageError("check needs Hypothesis: pip install hypothesis") from None
 

@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._files import write_bytes_atomically
-from .engine import Value, topological_order
-from .errors import ArgumentError, OperandTypeError, RenderError  # RenderError: also viz.RenderError
-from .nn import weight_stats
+from tinygrad_w.atomic import write_bytes_atomically
+from tinygrad_w.core.reverse import topological_order
+from tinygrad_w.core.value import Value
+from tinygrad_w.errors import ArgumentError, OperandTypeError, RenderError
+from tinygrad_w.nn.layers import weight_stats
 
 if TYPE_CHECKING:
     import graphviz
