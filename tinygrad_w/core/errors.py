@@ -51,7 +51,9 @@ def operation_error(op: Any, args: list[float], exc: Exception, during: str = ""
     if isinstance(exc, ZeroDivisionError):
         return OperationZeroDivisionError(f"{where}: division by zero{needs}", op.name, inputs)
     if isinstance(exc, OverflowError):
-        return OperationOverflowError(f"{where}: the result is too large for a float, or NaN{needs}", op.name, inputs)
+        return OperationOverflowError(
+            f"{where}: the result is too large for a float, or NaN{needs}", op.name, inputs
+        )
     if isinstance(exc, ValueError):
         return DomainError(f"{where}: outside the domain{needs}", op.name, inputs)
     return OperationError(f"{where}: the rule failed: {show(exc)}", op.name, inputs)  # a user's op's mistake
