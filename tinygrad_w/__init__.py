@@ -7,6 +7,7 @@ talks to PyTorch; cli is the ``tinygrad-w`` command.
 
 from tinygrad_w import batched, core, nn, testing, train, viz
 from tinygrad_w.cli.expr import parse, parse_with_inputs
+from tinygrad_w.core.anomaly import detect_anomaly
 from tinygrad_w.core.gradients import grad
 from tinygrad_w.core.ops import Op
 from tinygrad_w.core.reverse import topological_order
@@ -18,6 +19,7 @@ from tinygrad_w.errors import (
     ExpressionError,
     FileFormatError,
     GradcheckError,
+    GraphChangedError,
     NonFiniteError,
     OperandTypeError,
     OperationError,
@@ -44,6 +46,7 @@ __all__ = [
     "ExpressionError",
     "FileFormatError",
     "GradcheckError",
+    "GraphChangedError",
     "NonFiniteError",
     "Op",
     "OperandTypeError",
@@ -59,6 +62,7 @@ __all__ = [
     "batchnorm",
     "core",
     "data",
+    "detect_anomaly",
     "from_torch",
     "grad",
     "gradcheck",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tinygrad_w.core.errors import (
     DomainError,
+    GraphChangedError,
     NonFiniteError,
     OperandTypeError,
     OperationError,
@@ -23,6 +24,7 @@ __all__ = [
     "ExpressionError",
     "FileFormatError",
     "GradcheckError",
+    "GraphChangedError",
     "NonFiniteError",
     "OperandTypeError",
     "OperationError",

@@ -27,6 +27,7 @@ class OperationError(TinygradError):
 class DomainError(OperationError, ValueError): """An input lies outside the op's domain (log of 0, sqrt of -1)."""
 class OperationZeroDivisionError(OperationError, ZeroDivisionError): """Division by zero (x / 0, sqrt'(0))."""
 class OperationOverflowError(OperationError, OverflowError): """A result or a gradient too large for a float."""
+class GraphChangedError(TinygradError, RuntimeError): """A node's input was changed after the node was computed."""
 # fmt: on
 
 
@@ -39,8 +40,7 @@ def show(x: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def show_call(name: str, args: Iterable[object]) -> str:
-    """``log(-1.0)``: an op applied to its inputs, as messages show it."""
+def show_call(name: str, args: Iterable[object]) -> str:  # "log(-1.0)": an op and its inputs, for messages
     return f"{name}({', '.join(map(show, args))})"
 
 
@@ -51,9 +51,7 @@ def operation_error(op: Any, args: list[float], exc: Exception, during: str = ""
     if isinstance(exc, ZeroDivisionError):
         return OperationZeroDivisionError(f"{where}: division by zero{needs}", op.name, inputs)
     if isinstance(exc, OverflowError):
-        return OperationOverflowError(
-            f"{where}: the result is too large for a float, or NaN{needs}", op.name, inputs
-        )
+        return OperationOverflowError(f"{where}: too large for a float, or NaN{needs}", op.name, inputs)
     if isinstance(exc, ValueError):
         return DomainError(f"{where}: outside the domain{needs}", op.name, inputs)
     return OperationError(f"{where}: the rule failed: {show(exc)}", op.name, inputs)  # a user's op's mistake

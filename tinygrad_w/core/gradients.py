@@ -13,7 +13,7 @@ from typing import Any, Literal, overload
 from .errors import OperandTypeError, show
 from .ops import EXP, LOG, RELU, SIGMOID, SQRT, TANH, FloatMath
 from .reverse import backpropagate, topological_order
-from .value import Value, check_finite, float_pullback, power
+from .value import Value, backward_checks, check_finite, float_pullback, power
 
 
 class ValueMath:
@@ -50,6 +50,8 @@ def grad(outputs: Value | Iterable[Value], inputs: Iterable[Value], create_graph
         if not isinstance(x, Value):
             raise OperandTypeError(f"grad: expected Values, got {type(x).__name__} {show(x)}")
     order = topological_order(*roots)
+    for check in backward_checks:  # opt-in checks of the graph, such as detect_anomaly()
+        check(order)
     seeds = dict.fromkeys(roots, 1.0)  # a root listed twice counts once
     if create_graph:
         grads = backpropagate(order, seeds, value_pullback)

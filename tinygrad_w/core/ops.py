@@ -33,28 +33,19 @@ class Op:
 
         return apply(self, tuple([operand(x, self.name) for x in operands]))
 
-    def __repr__(self) -> str:
-        return f"Op({self.name!r})"
-
-
-def float_pow(x: float, k: float) -> float:
-    """x ** k on the reals: ValueError where it is not real ((-8) ** 0.5), ZeroDivisionError for 0 ** -1."""
-    if x == 0.0 and k < 0.0:
-        raise ZeroDivisionError("zero to a negative power")
-    return math.pow(x, k)
-
-
-def float_sigmoid(x: float) -> float:
-    """1 / (1 + e^-x), written so that e^|x| is never formed (it would overflow)."""
-    e = math.exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
+    def __repr__(self) -> str: return f"Op({self.name!r})"  # fmt: skip
 
 
 class FloatMath:
     """The primitives on floats. Bad input raises Python's own exception; apply() names the op."""
 
     exp, log, log1p, tanh, sqrt = math.exp, math.log, math.log1p, math.tanh, math.sqrt
-    pow, sigmoid = staticmethod(float_pow), staticmethod(float_sigmoid)
+    # 0 ** -1 raises ZeroDivisionError (math.pow would say ValueError); math.pow itself refuses (-8) ** 0.5.
+    pow = staticmethod(lambda x, k: 1.0 / x if x == 0.0 and k < 0.0 else math.pow(x, k))
+    # 1 / (1 + e^-x), written so that e^|x| is never formed (it would overflow).
+    sigmoid = staticmethod(
+        lambda x: 1.0 / (1.0 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1.0 + math.exp(x))
+    )
     relu = staticmethod(lambda x: x if x > 0.0 else 0.0)
     step = staticmethod(lambda x: 1.0 if x > 0.0 else 0.0)  # step(0) = 0: relu'(0) = 0, as in PyTorch
     sign = staticmethod(lambda x: 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0)  # abs'(0) = 0

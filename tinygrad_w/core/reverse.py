@@ -7,9 +7,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
-Node = TypeVar("Node")
 Pullback = Callable[[Any, Any], Iterable[tuple[Any, Any]]]  # (node, its gradient) -> (input, contribution)s
 
 
@@ -27,6 +26,9 @@ def topological_order(*roots: Any) -> list[Any]:
                 for child in pending:
                     if type(child) is not float and child not in seen:
                         seen.add(child)
+                        if not child.children:
+                            order.append(child)  # a leaf waits for nothing
+                            continue
                         stack.append((child, iter(child.children)))
                         break
                 else:  # every input of node is listed: node can follow
@@ -35,14 +37,11 @@ def topological_order(*roots: Any) -> list[Any]:
     return order
 
 
-def backpropagate(order: Sequence[Node], grads: dict[Node, Any], pullback: Pullback) -> dict[Node, Any]:
-    """The chain rule, once for every kind of gradient. ``grads`` starts with ∂output/∂output = 1 for
-    each output and is filled in place.
-
-    Walking ``order`` backwards, a node's gradient is complete when it is reached (every node that uses
-    it comes later in ``order``), so ``pullback(node, gradient)`` can pass it on: it returns pairs
-    (input, gradient · ∂node/∂input), and an input used several times adds up its contributions.
-    """
+def backpropagate(order: Sequence[Any], grads: dict[Any, Any], pullback: Pullback) -> dict[Any, Any]:
+    """The chain rule, once for every kind of gradient. ``grads`` starts as {output: 1} and fills in place.
+    Walking ``order`` backwards, a node's gradient is complete when it is reached (its users come later),
+    so ``pullback(node, gradient)`` passes it on as (input, gradient · ∂node/∂input) pairs; an input used
+    several times adds up its contributions."""
     with collector_paused():
         for node in reversed(order):
             upstream = grads.get(node)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tinygrad_w.core.ops import Op
-from tinygrad_w.core.value import Value, apply, operand
+from tinygrad_w.core.value import Value, apply, as_real
 from tinygrad_w.errors import ShapeError
 
 
@@ -33,4 +33,6 @@ def linear(weights: Sequence[Value | float], inputs: Sequence[Value | float], bi
     """b + Σ w_i·x_i as a single node: the value of the chain of * and + it replaces."""
     if len(weights) != len(inputs):
         raise ShapeError(f"linear: {len(weights)} weights but {len(inputs)} inputs")
-    return apply(LINEAR, tuple([operand(x, "linear") for x in (*weights, *inputs, bias)]))
+    return apply(
+        LINEAR, tuple([x if type(x) is Value else as_real(x, "linear") for x in (*weights, *inputs, bias)])
+    )
