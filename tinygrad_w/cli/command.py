@@ -27,6 +27,7 @@ from tinygrad_w.cli.expr import parse, parse_with_inputs, variable_names
 from tinygrad_w.core.gradients import grad
 from tinygrad_w.core.value import Value
 from tinygrad_w.errors import ExpressionError, GradcheckError, NonFiniteError, OperationError, TinygradError
+from tinygrad_w.learn.command import add_learn_parser
 from tinygrad_w.testing.gradcheck import (
     DEFAULT_ATOL,
     DEFAULT_EPS,
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--second-order", action="store_true", help="also check second derivatives")
     check.set_defaults(handler=_check)
+    add_learn_parser(commands)  # tinygrad-w learn check FILE: the reading path's exercise grader
     return parser
 
 
