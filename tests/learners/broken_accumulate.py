@@ -6,7 +6,7 @@ from pathlib import Path
 exec(Path(__file__).with_name("correct.py").read_text(encoding="utf-8"), globals())
 
 
-def backward(root):  # noqa: F811 (replaces correct.py's)
+def backward(root):  # replaces the one of correct.py
     root.grad = 1.0
     for node in reversed(topological_order(root)):  # noqa: F821
         if node.op:

@@ -209,7 +209,9 @@ class Neuron:
 class Layer:
     """``nout`` neurons, each fed by the same ``nin`` inputs."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "tanh", rng: random.Random | None = None) -> None:
+    def __init__(
+        self, nin: int, nout: int, activation: str = "tanh", rng: random.Random | None = None
+    ) -> None:
         rng = rng or random.Random(0)
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
 
@@ -235,7 +237,7 @@ class MLP:
         values: list[Value | float] = list(xs)
         for layer in self.layers:
             values = list(layer(values))
-        return values[0] if len(values) == 1 else values  # type: ignore[return-value]
+        return values[0] if len(values) == 1 else values
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
@@ -265,7 +267,7 @@ def sgd_step(params: list[Value], lr: float) -> None:
 def train(model: MLP, xs: list[list[float]], ys: list[float], steps: int, lr: float) -> list[float]:
     losses = []
     for _ in range(steps):
-        loss = mse([model(x) for x in xs], ys)  # type: ignore[misc]
+        loss = mse([model(x) for x in xs], ys)
         zero_grad(model.parameters())
         loss.backward()
         sgd_step(model.parameters(), lr)
