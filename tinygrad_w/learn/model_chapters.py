@@ -27,8 +27,8 @@ INPUTS = [0.5, -1.2, 2.0]
 def run_pieces(
     grade: ChapterGrade, checks: Sequence[tuple[str, Callable[[], None]]], summary: str
 ) -> ChapterGrade:
-    """Run each (piece name, check); record what is missing or wrong, or else the ``summary`` of what
-    was checked."""
+    """Run each (piece name, check) up to the first wrong one; record what is missing or wrong, or else
+    the ``summary`` of what was checked."""
     for name, check in checks:
         try:
             check()
@@ -36,6 +36,7 @@ def run_pieces(
             grade.missing.append(name)
         except (LearnerBug, AttributeError, TypeError, IndexError, ValueError) as bug:
             grade.fail(name, f"{name}: {bug}")
+            break  # the later pieces build on this one
     if not grade.wrong and not grade.missing:
         grade.lines.append(summary)
     return grade.settle()
@@ -45,6 +46,12 @@ def neuron_by_hand(neuron: Any, xs: Sequence[float]) -> float:
     """activation(b + Σ w_i x_i) on floats, from the neuron's own parameters."""
     total = float(neuron.b.data) + sum(float(w.data) * x for w, x in zip(neuron.w, xs))
     return FLOAT_ACTIVATIONS[neuron.activation](total)
+
+
+def with_biases(neurons: Sequence[Any]) -> None:
+    """Give every neuron a bias other than its initial 0, so that a forgotten bias shows."""
+    for k, neuron in enumerate(neurons):
+        neuron.b.data = 0.3 - 0.2 * k
 
 
 def check_gradients(what: str, output: Callable[[], Any], params: list[Any]) -> None:
@@ -81,9 +88,11 @@ def chapter5(module: ModuleType, settings: object) -> ChapterGrade:
     def neuron_call() -> None:
         for activation in FLOAT_ACTIVATIONS:
             neuron = neuron_class(3, activation, random.Random(7))
+            with_biases([neuron])
             out = attempt("Neuron.__call__", neuron, INPUTS)
             check_value(f"a {activation} Neuron's output", out, neuron_by_hand(neuron, INPUTS))
         neuron = neuron_class(3, "tanh", random.Random(7))
+        with_biases([neuron])
         params = [*neuron.w, neuron.b]
         check_gradients("neuron", lambda: neuron(INPUTS), params)
 
@@ -97,6 +106,7 @@ def chapter5(module: ModuleType, settings: object) -> ChapterGrade:
 
     def layer() -> None:
         built = layer_class(3, 2, "tanh", random.Random(7))
+        with_biases(built.neurons)
         outs = list(attempt("Layer.__call__", built, INPUTS))
         if len(outs) != 2:
             raise LearnerBug(f"Layer(3, 2)(xs) must give 2 outputs, one per neuron; got {len(outs)}")
@@ -118,6 +128,7 @@ def chapter5(module: ModuleType, settings: object) -> ChapterGrade:
 
 def check_mlp(mlp_class: Any) -> None:
     model = mlp_class(2, [3, 3, 1], seed=0)
+    with_biases([neuron for layer in model.layers for neuron in layer.neurons])
     xs = [0.3, -0.8]
     out = attempt("MLP.__call__", model, xs)
     if isinstance(out, (list, tuple)):

@@ -18,9 +18,9 @@ DOT_SECONDS = 30  # Graphviz lays out a ten-node graph in milliseconds; this onl
 
 
 def sample_graph(value_class: Any) -> Any:
-    """tanh(x·y + x) + 2 after backward: x used twice, a constant, a unary op."""
+    """tanh(x·x + x·y) + 2 after backward: x used by two nodes and twice by one, a constant, a unary op."""
     x, y = value_class(0.5), value_class(-1.5)
-    root = (x * y + x).tanh() + 2.0
+    root = (x * x + x * y).tanh() + 2.0
     root.backward()
     return root
 
