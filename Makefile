@@ -2,13 +2,17 @@
 # Both set everything up first (scripts/setup.sh).
 PY := .venv/bin/python
 
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench lint notebooks
 
 setup:
 	@bash scripts/setup.sh
 
 demo: setup
 	$(PY) demos/moons.py
+
+# Every demo as a Jupyter notebook, generated from demos/*.py into notebooks/ (see notebooks/README.md).
+notebooks: setup
+	$(PY) notebooks/build.py
 
 lint: setup
 	$(PY) -m ruff check .
