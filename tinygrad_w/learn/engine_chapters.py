@@ -143,7 +143,8 @@ def chapter1(module: ModuleType, settings: Settings) -> ChapterGrade:
         diagnose(grade, module, examine, settings, written_ops(grade))
     elif not grade.wrong and not grade.missing:
         grade.lines.append(
-            f"{len(OP_NAMES)} forward rules right at {len(CANDIDATES)} points or fewer each; apply records each op and its inputs"
+            f"{len(OP_NAMES)} forward rules right at up to {len(CANDIDATES)} points each; "
+            "apply records each op and its inputs"
         )
     return grade.settle()
 
@@ -229,7 +230,8 @@ def chapter2(module: ModuleType, settings: Settings) -> ChapterGrade:
                 if not close(mine, right):
                     wrt = variables(name)[k]
                     raise LearnerBug(
-                        f"derivative wrong: ∂/∂{wrt} of {describe(name, args)}: yours {mine:.6g}, right {right:.6g}"
+                        f"derivative wrong: ∂/∂{wrt} of {describe(name, args)}: "
+                        f"yours {mine:.6g}, right {right:.6g}"
                     )
 
     each_op(grade, rules, "DERIVATIVE", check)
@@ -247,7 +249,8 @@ def chapter2(module: ModuleType, settings: Settings) -> ChapterGrade:
         diagnose(grade, module, examine, settings, written_ops(grade))
     elif not grade.wrong and not grade.missing:
         grade.lines.append(
-            f"{len(OP_NAMES)} derivative rules right (each op at up to {len(CANDIDATES)} points); pullback multiplies them by the upstream gradient"
+            f"{len(OP_NAMES)} derivative rules right at up to {len(CANDIDATES)} points each; "
+            "pullback multiplies them by the upstream gradient"
         )
     return grade.settle()
 
@@ -271,7 +274,8 @@ def check_pullback(grade: ChapterGrade, module: ModuleType, pullback: Any) -> No
                 if not close(float(pairs[k][1]), upstream * right):
                     grade.fail(
                         name,
-                        f"pullback(<{name} node>, {upstream}): input {k} gets {float(pairs[k][1]):.6g}, right {upstream} × {right:.6g}",
+                        f"pullback(<{name} node>, {upstream}): input {k} gets {float(pairs[k][1]):.6g}, "
+                        f"right {upstream} × {right:.6g}",
                     )
     except NotWritten:
         grade.missing.append("pullback")
@@ -317,7 +321,8 @@ def check_order(grade: ChapterGrade, order_of: Any, value_class: Any) -> None:
     place = {id(node): i for i, node in enumerate(order)}
     if len(order) != len(reachable) or set(place) != reachable:
         raise LearnerBug(
-            f"topological_order of tanh((x·y + x)·(x·y)) lists {len(order)} nodes; it should list each of the {len(reachable)} nodes once"
+            f"topological_order of tanh((x·y + x)·(x·y)) lists {len(order)} nodes; "
+            f"it should list each of the {len(reachable)} nodes once"
         )
     late = next((n for n in order for c in n.children if place[id(c)] > place[id(n)]), None)
     if late is not None:
@@ -428,7 +433,8 @@ def check_second_order(grade: ChapterGrade, name: str, grad_of: Any, value_class
         for i, (g, r) in enumerate(zip(first, right_first)):
             if not close(float(g.data), r):
                 raise LearnerBug(
-                    f"first derivative ∂/∂{names[i]} of {describe(name, args)}: yours {float(g.data):.6g}, right {r:.6g}"
+                    f"first derivative ∂/∂{names[i]} of {describe(name, args)}: "
+                    f"yours {float(g.data):.6g}, right {r:.6g}"
                 )
         for i, row in enumerate(second):
             for j, (h, r) in enumerate(zip(row, right_second[i])):

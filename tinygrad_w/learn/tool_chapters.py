@@ -49,7 +49,8 @@ def check_to_dot(module: ModuleType) -> None:
         raise LearnerBug(f"to_dot must return a str, got {type(text).__name__}")
     if attempt("to_dot", to_dot, sample_graph(value_class)) != text:
         raise LearnerBug(
-            "to_dot gives different text for the same graph built twice: name nodes n0, n1, ... by their place in topological_order, never by id()"
+            "to_dot gives different text for the same graph built twice: name nodes n0, n1, ... "
+            "by their place in topological_order, never by id()"
         )
     read = dot_json(text)
     order = list(order_of(root))
@@ -71,7 +72,8 @@ def check_to_dot(module: ModuleType) -> None:
     right = Counter((f"n{place[id(c)]}", f"n{i}") for i, node in enumerate(order) for c in node.children)
     if edges != right:
         raise LearnerBug(
-            f"to_dot draws {sum(edges.values())} edges; there should be one per use of an input, {sum(right.values())} (x·x: two)"
+            f"to_dot draws {sum(edges.values())} edges; there should be one per use of an input, "
+            f"{sum(right.values())} (x·x: two)"
         )
 
 
@@ -101,8 +103,9 @@ def check_numeric_gradient(module: ModuleType) -> None:
     (coarse,) = attempt("numeric_gradient", numeric_gradient, math.exp, [1.0], 1e-3)
     if abs(coarse - math.e) > 1e-5:
         raise LearnerBug(
-            f"numeric_gradient(exp, [1.0], eps=1e-3) is {coarse:.9f}, off e by {abs(coarse - math.e):.1e}: a central "
-            "difference (f(x+ε) - f(x-ε)) / 2ε is off by about ε²/6·e = 5e-7; a one-sided one by ε/2·e = 1e-3"
+            f"numeric_gradient(exp, [1.0], eps=1e-3) is {coarse:.9f}, off e by {abs(coarse - math.e):.1e}: "
+            "a central difference (f(x+ε) - f(x-ε)) / 2ε is off by about ε²/6·e = 5e-7, "
+            "a one-sided one by ε/2·e = 1e-3"
         )
 
 
