@@ -45,6 +45,33 @@ def test_the_untouched_template_is_not_written_yet(tmp_path: Path) -> None:
     assert result.verdict() == "next: chapter 1"
 
 
+def test_a_learner_halfway_passes_what_is_written(tmp_path: Path) -> None:
+    """The template with chapters 1 and 2 done (copied from the correct engine): those pass, chapter 3
+    is next, and the report lists what chapter 3 still needs."""
+    correct = (LEARNERS / "correct.py").read_text(encoding="utf-8")
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for name in ("FORWARD", "apply", "DERIVATIVE", "pullback"):
+        text = text.replace(segment(text, name), segment(correct, name))
+    engine = tmp_path / "my_engine.py"
+    engine.write_text(text, encoding="utf-8")
+    result = check_file(engine, examples=EXAMPLES, drawings=tmp_path)
+    assert statuses(result)[:3] == [PASSED, PASSED, NOT_WRITTEN], str(result)
+    assert "still to write: topological_order" in str(result.chapters[2])
+    assert result.ok and result.verdict() == "chapters 1-2 pass; next: chapter 3"
+
+
+def segment(source: str, name: str) -> str:
+    """The source text of the top-level function or assignment ``name``."""
+    for node in ast.parse(source).body:
+        if getattr(node, "name", None) == name or (
+            isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == name
+        ):
+            found = ast.get_source_segment(source, node)
+            assert found is not None
+            return found
+    raise AssertionError(f"{name} is not in the source")
+
+
 def failed_chapter(result: Grade, number: int) -> str:
     assert statuses(result)[: number - 1] == [PASSED] * (number - 1), str(result)
     assert statuses(result)[number - 1] == FAILED, str(result)

@@ -128,7 +128,7 @@ def chapter1(module: ModuleType, settings: Settings) -> ChapterGrade:
 
     def check(name: str) -> None:
         for args in op_points(name):
-            yours = float(attempt(f"FORWARD[{name!r}]", forward[name], *args))
+            yours = attempt(f"FORWARD[{name!r}]", lambda *xs: float(forward[name](*xs)), *args)
             right = BUILTIN_OPS[name].evaluate(*args)
             if not math.isclose(yours, right, rel_tol=1e-9, abs_tol=1e-12):
                 raise LearnerBug(f"forward wrong: {describe(name, args)}: yours {yours!r}, right {right!r}")
