@@ -51,7 +51,7 @@ import numpy as np
 from tinygrad_w.batched.blocks import Array, Block, Run
 from tinygrad_w.batched.layout import lay_out
 from tinygrad_w.batched.plan import plan_groups
-from tinygrad_w.core.reverse import backpropagate
+from tinygrad_w.core.reverse import backpropagate, collector_paused
 from tinygrad_w.core.value import Value
 from tinygrad_w.errors import (
     ArgumentError,
@@ -96,13 +96,16 @@ class BatchedLoss:
         self.params = _unique_params(params)
         self.inputs = [Value(x, f"x{k}") for k, x in enumerate(x_example)]
         self.target = Value(y_example, "y")
-        self.sample_root, self.penalty_root, self.penalty_constant = _trace(
-            sample_loss, penalty, self.inputs, self.target
-        )
-        self.graph = self.sample_root
-        if penalty is not None:
-            self.graph = self.sample_root + (self.penalty_root or self.penalty_constant)
-        self._plan()
+        # Speed: tracing and planning make two objects per node and no cycles, yet each 700 of them wake
+        # the cycle collector, which rescans the whole growing graph (compile 1.8 s -> 1.3 s at 2-256-256-1).
+        with collector_paused():
+            self.sample_root, self.penalty_root, self.penalty_constant = _trace(
+                sample_loss, penalty, self.inputs, self.target
+            )
+            self.graph = self.sample_root
+            if penalty is not None:
+                self.graph = self.sample_root + (self.penalty_root or self.penalty_constant)
+            self._plan()
 
     def _plan(self) -> None:
         """Sort the traced graph into blocks and steps (plan.py, layout.py)."""

@@ -34,6 +34,7 @@ class LinearForm:
 
     offset: float
     entries: tuple[Entry, ...]
+    pairs: tuple[tuple[int, int], ...]  # the products a_k·a_j among the entries
 
 
 class LinearForms:
@@ -68,7 +69,7 @@ class LinearForms:
         entries = _entries(variables, points, partials)
         if entries is None or not math.isfinite(offset):
             return None
-        form = LinearForm(offset, tuple(entries))
+        form = LinearForm(offset, tuple(entries), tuple((k, j) for k, _, j in entries if j is not None))
         return form if _reproduces(form, points, out) else None
 
 

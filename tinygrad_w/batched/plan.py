@@ -14,8 +14,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
 
 from tinygrad_w.batched.linearity import LinearForm, LinearForms
 from tinygrad_w.core.ops import Op
@@ -52,14 +55,7 @@ def plan_groups(
     order = topological_order(*roots)
     per_sample = _per_sample_nodes(order, sample_leaves)
     forms = _linear_forms(order, per_sample)
-    absorbed = _absorbed(order, forms, roots)
-    sums = {}
-    for node in order:
-        if node in forms and node not in absorbed:
-            expansion = _expand(node, forms, absorbed, per_sample)
-            folds = any(c in absorbed for c in node.children if isinstance(c, Value))
-            if folds or any(f is not None for _, _, f in expansion.terms):
-                sums[node] = expansion  # else a lone link such as 1 - x: its op alone is cheaper
+    sums, absorbed = _collapse(order, forms, set(roots), per_sample)
     return _group_by_depth(order, sums, per_sample, absorbed), sums, per_sample
 
 
@@ -71,8 +67,10 @@ def is_leaf(node: Value) -> bool:
 def _per_sample_nodes(order: list[Value], sample_leaves: Sequence[Value]) -> set[Value]:
     per_sample = set(sample_leaves)
     for node in order:
-        if node not in per_sample and any(c in per_sample for c in node.children if isinstance(c, Value)):
-            per_sample.add(node)
+        for c in node.children:
+            if c in per_sample:
+                per_sample.add(node)
+                break
     return per_sample
 
 
@@ -82,44 +80,49 @@ def _linear_forms(order: list[Value], per_sample: set[Value]) -> dict[Value, Lin
     known = LinearForms()
     forms: dict[Value, LinearForm] = {}
     for node in order:
-        if is_leaf(node):
+        if node.op is None or not node.op.linear_in:
             continue
-        assert node.op is not None
         form = known.of(node.op, node.children)
         if form is not None and not any(
-            j is not None and node.children[k] in per_sample and node.children[j] in per_sample
-            for k, _, j in form.entries
+            node.children[k] in per_sample and node.children[j] in per_sample for k, j in form.pairs
         ):
             forms[node] = form
     return forms
 
 
-def _absorbed(order: list[Value], forms: dict[Value, LinearForm], roots: Sequence[Value]) -> set[Value]:
-    """Links whose only use is as a plain term (c·a_k) of another link: they fold into its sum."""
-    uses: dict[Value, int] = {}
-    for node in order:
-        for c in node.children:
-            if isinstance(c, Value):
-                uses[c] = uses.get(c, 0) + 1
-    absorbed = set()
-    for node, form in forms.items():
-        for k, _, j in form.entries:
-            child = node.children[k]
-            if j is None and isinstance(child, Value) and child in forms and uses[child] == 1:
-                absorbed.add(child)
-    return absorbed - set(roots)
+def _collapse(
+    order: list[Value], forms: dict[Value, LinearForm], roots: set[Value], per_sample: set[Value]
+) -> tuple[dict[Value, Expansion], set[Value]]:
+    """The sums, and the links they absorb. Walking back from the outputs, a link not yet absorbed by a
+    later one is the end of a chain: it becomes a sum, absorbing the links below it whose only use is
+    as a plain term (c·a_k) of another link. A lone link that absorbs nothing and has no factor (1 - x)
+    stays an op step: its op alone is cheaper."""
+    uses = Counter(chain.from_iterable(node.children for node in order))  # floats too: never looked up
+    sums: dict[Value, Expansion] = {}
+    absorbed: set[Value] = set()
+    for node in reversed(order):
+        if node in forms and node not in absorbed:
+            before = len(absorbed)
+            expansion = _expand(node, forms, uses, roots, per_sample, absorbed)
+            if len(absorbed) > before or any(f is not None for _, _, f in expansion.terms):
+                sums[node] = expansion
+    return sums, absorbed
 
 
 def _expand(
-    node: Value, forms: dict[Value, LinearForm], absorbed: set[Value], per_sample: set[Value]
-) -> Expansion:
-    """The sum a link stands for, walking down through the links it absorbs (an explicit stack: chains
-    are as long as a neuron has inputs). Terms come out in call order, left to right."""
+    node: Value, forms: dict[Value, LinearForm], uses: Counter[Any], roots: set[Value],
+    per_sample: set[Value], absorbed: set[Value],
+) -> Expansion:  # fmt: skip
+    """The sum a link stands for, walking down through the links it absorbs (added to ``absorbed``),
+    with an explicit stack: chains are as long as a neuron has inputs. Terms come out in call order."""
     offset, terms = 0.0, list[Term]()
     stack: list[tuple[Value, float, int | None, Value]] = [(node, 1.0, None, node)]
     while stack:
         child, scale, partner_index, parent = stack.pop()
-        if child is node or (partner_index is None and child in absorbed):
+        if child is node or (
+            partner_index is None and uses[child] == 1 and child in forms and child not in roots
+        ):
+            absorbed.add(child)
             form = forms[child]
             offset += scale * form.offset
             for k, c, j in reversed(form.entries):
@@ -135,6 +138,7 @@ def _expand(
                 terms.append((child, scale, partner))
             else:
                 terms.append((partner, scale, child))
+    absorbed.discard(node)
     return Expansion(offset, terms)
 
 
