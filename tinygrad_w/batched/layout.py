@@ -14,7 +14,7 @@ import numpy as np
 
 from tinygrad_w.batched.blocks import Block, ConstantBlock, Gather, LeafBlock, SampleBlock
 from tinygrad_w.batched.plan import Expansion, Group
-from tinygrad_w.batched.steps import MatrixPart, Operand, OpStep, SharedPart, SumStep
+from tinygrad_w.batched.steps import MatrixPart, Operand, OpStep, SharedPart, SparsePart, SumStep
 from tinygrad_w.core.value import Value
 
 __all__ = ["Layout", "lay_out"]
@@ -141,13 +141,19 @@ def _sum_step(
     index: int, group: Group, entries: SumEntries, sums: dict[Value, Expansion], place: Place
 ) -> SumStep:
     size = len(group.nodes)
-    matrix = shared = None
+    matrix: MatrixPart | SparsePart | None = None
+    shared: SharedPart | None = None
     if entries.matrix:
-        column = {term: c for c, term in enumerate(entries.terms)}
-        flat = [g * len(entries.terms) + column[t] for g, t, _, _ in entries.matrix]
         factors = Gather([place[f] for *_, f in entries.matrix])
         coefficients = [c for _, _, c, _ in entries.matrix]
-        matrix = MatrixPart(size, Gather([place[t] for t in entries.terms]), factors, flat, coefficients)
+        if size * len(entries.terms) > 16 * len(entries.matrix) + 4096:  # M would be mostly zeros
+            terms = Gather([place[t] for _, t, _, _ in entries.matrix])
+            owners = [g for g, _, _, _ in entries.matrix]
+            matrix = SparsePart(size, owners, terms, factors, coefficients)
+        else:
+            column = {term: c for c, term in enumerate(entries.terms)}
+            flat = [g * len(entries.terms) + column[t] for g, t, _, _ in entries.matrix]
+            matrix = MatrixPart(size, Gather([place[t] for t in entries.terms]), factors, flat, coefficients)
     if entries.shared:
         owners = [g for g, _, _, _ in entries.shared]
         terms = Gather([place[t] for _, t, _, _ in entries.shared])

@@ -18,7 +18,7 @@ from tinygrad_w.core.errors import operation_error
 from tinygrad_w.core.ops import FloatMath, Op
 from tinygrad_w.errors import OperationOverflowError
 
-__all__ = ["MatrixPart", "OpStep", "SharedPart", "SumStep"]
+__all__ = ["MatrixPart", "OpStep", "SharedPart", "SparsePart", "SumStep"]
 
 Operand = Gather | float | Array  # a gather, or constants: one float, or a column (one per row)
 
@@ -94,6 +94,10 @@ class MatrixPart:
             matrix.reshape(-1)[self.flat] = entries
         return matrix
 
+    def product(self, matrix: Array, terms: Array) -> Array:
+        product: Array = matrix @ terms
+        return product
+
     def pullback(self, run: Run, upstream: Array, matrix: Array, terms: Array) -> Contributions:
         """∂out/∂T = Mᵀ @ upstream for every sample; ∂out/∂M = upstream @ Tᵀ, summed over the batch."""
         contributions: Contributions = []
@@ -103,6 +107,39 @@ class MatrixPart:
             by_entry = (upstream @ terms.T).reshape(-1)
             factor_grads = by_entry if self.exact else self.coefficients * by_entry[self.flat]
             contributions += self.factors.give(factor_grads.reshape(-1, 1))
+        return contributions
+
+
+class SparsePart:
+    """The per-sample terms of sums that each use few of the step's terms (M would be mostly zeros):
+    entry e adds coefficient_e · factor_e · term_e to sum ``owners[e]``, entries sorted by sum. Time
+    and memory grow with the entries, not with sums × terms."""
+
+    def __init__(self, sums: int, owners: list[int], terms: Gather, factors: Gather, coefficients: list[float]) -> None:  # fmt: skip
+        self.sums, self.terms, self.factors = sums, terms, factors
+        self.owners = np.array(owners, dtype=np.intp)
+        self.coefficients = np.array(coefficients, dtype=np.float64)
+        self.starts = np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]])
+        self.filled = self.owners[self.starts]  # the sums that have entries
+
+    def matrix(self, run: Run) -> Array:
+        """Not a matrix here: each entry's weight, coefficient · factor."""
+        weights: Array = self.coefficients * self.factors.take(run)[:, 0]
+        return weights
+
+    def product(self, weights: Array, terms: Array) -> Array:
+        out = np.zeros((self.sums, terms.shape[1]))
+        out[self.filled] = np.add.reduceat(weights[:, None] * terms, self.starts, axis=0)
+        return out
+
+    def pullback(self, run: Run, upstream: Array, weights: Array, terms: Array) -> Contributions:
+        per_entry = upstream[self.owners]
+        contributions: Contributions = []
+        if self.terms.needs_grad:
+            contributions += self.terms.give(weights[:, None] * per_entry)
+        if self.factors.needs_grad:
+            by_entry = np.einsum("ij,ij->i", per_entry, terms)
+            contributions += self.factors.give((self.coefficients * by_entry).reshape(-1, 1))
         return contributions
 
 
@@ -142,7 +179,7 @@ class SumStep(Block):
 
     def __init__(
         self, index: int, size: int, per_sample: bool, name: str,
-        matrix: MatrixPart | None, shared: SharedPart | None, offsets: list[float],
+        matrix: MatrixPart | SparsePart | None, shared: SharedPart | None, offsets: list[float],
     ) -> None:  # fmt: skip
         gathers = [g for part in (matrix, shared) if part is not None for g in (part.terms, part.factors)]
         super().__init__(index, size, per_sample, [b for g in gathers for b in g.blocks])
@@ -154,7 +191,7 @@ class SumStep(Block):
         if self.matrix_part is not None:
             matrix, terms = self.matrix_part.matrix(run), self.matrix_part.terms.take(run)
             run.saved[self.index] = matrix, terms
-            out = matrix @ terms
+            out = self.matrix_part.product(matrix, terms)
         if self.shared_part is not None:
             out = out + self.shared_part.column(run)
         if self.offsets is not None:
