@@ -4,7 +4,9 @@
    backward and SGD update, the step of bench_moons.py), for tinygrad_w batched (plain and fused models),
    PyTorch CPU float64 and the same step written by hand with numpy matrices (the floor). BLAS on one
    thread for every contender; the batched step is also run with numpy's default BLAS threading (what a
-   user gets without setting anything).
+   user gets without setting anything). tinygrad_w.batched keeps freed memory in the process (glibc's
+   malloc, see compiler.py: without it a step re-faults its pages); the numpy floor runs with the same
+   malloc setting, and PyTorch both as shipped and with it.
 2. Compile: ``batched.compile`` of an MLP 2-W-W-1 for growing W, each in a fresh process: seconds and
    the process's peak memory.
 3. Memory of a compiled loss: bytes per parameter held after compiling (the traced graph and the plan),
@@ -34,7 +36,8 @@ CONTENDERS = {  # name in the table: (builder in bench_moons, BLAS threads)
     "tinygrad_w batched, numpy's default threads": ("tinygrad_w batched", "default"),
     "tinygrad_w batched fused, numpy's default threads": ("tinygrad_w batched fused", "default"),
     "torch": ("torch", "one"),
-    "numpy (by hand)": ("numpy (by hand)", "one"),
+    "torch, malloc set as tinygrad_w sets it": ("torch", "one+malloc"),
+    "numpy (by hand)": ("numpy (by hand)", "one+malloc"),
 }
 
 
