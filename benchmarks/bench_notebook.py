@@ -29,7 +29,7 @@ def notebook_heap() -> int:
     """Import what a data-science notebook imports; return the number of objects the collector tracks."""
     import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
-    import scipy.optimize  # noqa: F401
+    import scipy.optimize
     import scipy.stats  # noqa: F401
     import sklearn.linear_model  # noqa: F401
 
