@@ -51,6 +51,7 @@ import numpy as np
 from tinygrad_w.batched.blocks import Array, Block, Run
 from tinygrad_w.batched.layout import lay_out
 from tinygrad_w.batched.plan import plan_groups
+from tinygrad_w.core.errors import show
 from tinygrad_w.core.reverse import backpropagate, collector_paused
 from tinygrad_w.core.value import Value
 from tinygrad_w.errors import (
@@ -74,11 +75,13 @@ class BatchedLoss:
         target: the leaf Value standing for the sample's label (``y``).
         params: the parameters whose ``.grad`` ``step`` fills (each once, in the order given).
         steps: how many vectorized steps one forward pass takes (after grouping and collapsing).
+        outputs, last_outputs: the Values ``sample_loss`` named as outputs, and their values for every
+            sample of the last batch (an array, one row per output).
     """
 
     def __init__(
         self,
-        sample_loss: Callable[[list[Value], Value], Value],
+        sample_loss: Callable[[list[Value], Value], Any],
         params: Sequence[Value],
         x_example: Sequence[float],
         y_example: float,
@@ -94,12 +97,13 @@ class BatchedLoss:
             )
         self.reduction, self.blas_threads = reduction, blas_threads
         self.params = _unique_params(params)
+        self._param_index = {p: k for k, p in enumerate(self.params)}
         self.inputs = [Value(x, f"x{k}") for k, x in enumerate(x_example)]
         self.target = Value(y_example, "y")
         # Speed: tracing and planning make two objects per node and no cycles, yet each 700 of them wake
         # the cycle collector, which rescans the whole growing graph (compile 1.8 s -> 1.3 s at 2-256-256-1).
         with collector_paused():
-            self.sample_root, self.penalty_root, self.penalty_constant = _trace(
+            self.sample_root, self.outputs, self.penalty_root, self.penalty_constant = _trace(
                 sample_loss, penalty, self.inputs, self.target
             )
             self.graph = self.sample_root
@@ -111,7 +115,7 @@ class BatchedLoss:
         """Sort the traced graph into blocks and steps (plan.py, layout.py)."""
         roots = [self.sample_root] if self.penalty_root is None else [self.sample_root, self.penalty_root]
         sample_leaves = [*self.inputs, self.target]
-        groups, sums, per_sample = plan_groups(roots, sample_leaves)
+        groups, sums, per_sample = plan_groups([*roots, *self.outputs], sample_leaves)
         if self.penalty_root is not None and self.penalty_root in per_sample:
             raise ShapeError(
                 "batched.compile: the penalty depends on the sample; put that term in sample_loss"
@@ -119,6 +123,8 @@ class BatchedLoss:
         layout = lay_out(groups, sums, per_sample, sample_leaves, set(self.params))
         self._blocks = layout.blocks
         self._roots = [layout.place[root] for root in roots]
+        self._output_places = [layout.place.get(node) for node in self.outputs]
+        self.last_outputs: Array = np.zeros((len(self.outputs), 0))
         # Where the parameters' gradients are found: rows of the leaf blocks. A parameter the loss does not
         # use has no row and keeps its .grad.
         params = set(self.params)
@@ -181,11 +187,24 @@ class BatchedLoss:
         ]
         return params, np.concatenate(parts) if parts else np.zeros(0)
 
+    def _keep_outputs(self, run: Run) -> None:
+        """The values of the traced ``outputs`` for every sample of the batch: ``last_outputs[k, i]``."""
+        rows = []
+        for place, node in zip(self._output_places, self.outputs):
+            if place is None:  # a leaf no step reads: its value is the same for every sample
+                rows.append(np.full(run.n, node.data))
+            else:
+                block, row = place
+                rows.append(np.broadcast_to(run.values[block.index][row], (run.n,)))
+        self.last_outputs = np.array(rows).reshape(len(rows), run.n)
+
     def loss(self, X: Any, y: Any) -> float:
         """The total loss on the batch (forward only; no gradient is touched)."""
         samples = self._check_batch(X, y)
         with np.errstate(all="ignore"), _blas_limited(self.blas_threads):  # non-finite: checked by step
-            return self._forward(samples)[0]
+            total, run = self._forward(samples)
+        self._keep_outputs(run)
+        return total
 
     def step(self, X: Any, y: Any) -> float:
         """The total loss on the batch; adds its gradient to each parameter's ``.grad``.
@@ -193,20 +212,29 @@ class BatchedLoss:
         Like ``Value.backward``, gradients accumulate: zero them between training steps. On an error
         (a typed error naming the op and the sample), no ``.grad`` is changed.
         """
+        total, grads = self.value_and_grad(X, y)
+        for p, g in zip(self.params, grads.tolist()):
+            p.grad += g
+        return total
+
+    def value_and_grad(self, X: Any, y: Any) -> tuple[float, Array]:
+        """The total loss on the batch and its gradient, one entry per parameter of ``params`` (0 for a
+        parameter the loss does not use); no ``.grad`` is touched."""
         samples = self._check_batch(X, y)
         _keep_freed_memory()
         with np.errstate(all="ignore"), _blas_limited(self.blas_threads):
             total, run = self._forward(samples)
-            params, param_grads = self._param_grads(self._backward(run))
+            used, used_grads = self._param_grads(self._backward(run))
             # A NaN or an infinity anywhere in backward reaches some parameter's gradient (x·0 is NaN
             # for x = ±inf). Only then walk back again, checking every step, to name the op and sample.
-            if not np.isfinite(param_grads).all():
+            if not np.isfinite(used_grads).all():
                 run.checked = True
                 self._backward(run)
                 raise OperationOverflowError("batched: a parameter's gradient is not a finite float")
-        for p, g in zip(params, param_grads.tolist()):
-            p.grad += g
-        return total
+        self._keep_outputs(run)
+        grads = np.zeros(len(self.params))
+        grads[[self._param_index[p] for p in used]] = used_grads
+        return total, grads
 
 
 @contextmanager
@@ -261,23 +289,30 @@ def _unique_params(params: Sequence[Value]) -> list[Value]:
 
 
 def _trace(
-    sample_loss: Callable[[list[Value], Value], Value],
+    sample_loss: Callable[[list[Value], Value], Any],
     penalty: Callable[[], Value | float] | None,
     inputs: list[Value],
     target: Value,
-) -> tuple[Value, Value | None, float]:
-    """The sample's loss on the symbolic inputs, and the penalty: a Value, or a plain number."""
-    sample_root = sample_loss(inputs, target)
+) -> tuple[Value, list[Value], Value | None, float]:
+    """The sample's loss on the symbolic inputs (and the outputs it names), and the penalty: a Value,
+    or a plain number."""
+    result = sample_loss(inputs, target)
+    sample_root, outputs = result if isinstance(result, tuple) and len(result) == 2 else (result, [])
     if not isinstance(sample_root, Value):
-        raise OperandTypeError(f"batched.compile: sample_loss must return a Value, got {sample_root!r}")
-    result = penalty() if penalty is not None else 0.0
-    if isinstance(result, Value):
-        return sample_root, result, 0.0
-    return sample_root, None, float(result)
+        raise OperandTypeError(f"batched.compile: sample_loss must return a Value, got {show(sample_root)}")
+    outputs = list(outputs)
+    if not all(isinstance(v, Value) for v in outputs):
+        raise OperandTypeError(
+            f"batched.compile: the outputs of sample_loss must be Values, got {show(outputs)}"
+        )
+    penalty_result = penalty() if penalty is not None else 0.0
+    if isinstance(penalty_result, Value):
+        return sample_root, outputs, penalty_result, 0.0
+    return sample_root, outputs, None, float(penalty_result)
 
 
 def compile(
-    sample_loss: Callable[[list[Value], Value], Value],
+    sample_loss: Callable[[list[Value], Value], Any],
     params: Sequence[Value],
     x_example: Sequence[float],
     y_example: float,
@@ -289,7 +324,8 @@ def compile(
     """Trace ``sample_loss(x, y)`` once and return a :class:`BatchedLoss` that replays it on batches.
 
     ``sample_loss`` receives the features of one sample as a list of Values and its label as a Value and
-    returns that sample's loss; ``x_example``/``y_example`` give the numbers used while tracing (any valid
+    returns that sample's loss, or a pair (loss, outputs): the replay then also keeps the value of each
+    of those Values (a model's score, say) for every sample in ``last_outputs``; ``x_example``/``y_example`` give the numbers used while tracing (any valid
     sample). The total is the ``mean`` (or ``sum``) of the sample losses plus ``penalty()``, evaluated
     once per batch. ``params`` are the Values that get gradients. ``blas_threads`` is how many threads
     numpy's BLAS may use during a step (None: numpy's own setting, which is left as it was).
