@@ -23,6 +23,8 @@ lint: setup
 test: lint
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
+# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (set by this machine's environment) pin numpy's BLAS to its Haswell
+# kernels; the benchmarks let it pick its own, as a user's numpy does.
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
-	$(PY) benchmarks/bench_engine.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_engine.py

@@ -35,23 +35,40 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, {platform.system()}"
 
 
-def run_worker(script: str, name: str, args: Sequence[str], timeout: float = 900) -> dict[str, Any]:
-    """Run ``script --worker name args...`` in a fresh process; its last output line is JSON."""
+# BLAS on one thread for every contender (numpy's OpenBLAS, and PyTorch through torch.set_num_threads).
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# glibc's malloc set as tinygrad_w.batched sets it for itself (blocks under 32 MB from the heap, up to 64 MB
+# of free heap kept), for a contender that should run under the same conditions.
+TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
+
+
+def run_worker(
+    script: str, name: str, args: Sequence[str], timeout: float = 900, threads: str = "one"
+) -> dict[str, Any]:
+    """Run ``script --worker name args...`` in a fresh process; its last output line is JSON.
+    ``threads="one"`` puts BLAS on one thread; ``"default"`` leaves numpy's own choice (what users get);
+    a "+malloc" suffix also sets glibc's malloc as tinygrad_w.batched does (TUNED_MALLOC)."""
     command = [sys.executable, str(Path(script).resolve()), "--worker", name, *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    env = {k: v for k, v in os.environ.items() if k not in ONE_THREAD and k not in TUNED_MALLOC}
+    if threads.startswith("one"):
+        env.update(ONE_THREAD)
+    if threads.endswith("+malloc"):
+        env.update(TUNED_MALLOC)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def compare(
-    script: str, names: Sequence[str], args: Sequence[str], rounds: int
+    script: str, names: Sequence[str], args: Sequence[str], rounds: int, threads: dict[str, str] | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """``rounds`` results per contender, the contenders alternating order from round to round."""
+    """``rounds`` results per contender, the contenders alternating order from round to round.
+    ``threads`` maps a contender to "default" to run it with numpy's default BLAS threading."""
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names if r % 2 == 0 else list(reversed(names)):
-            results[name].append(run_worker(script, name, args))
+            results[name].append(run_worker(script, name, args, threads=(threads or {}).get(name, "one")))
     return results
 
 

@@ -367,6 +367,7 @@ def fit(
     progress: bool = True,
     record_weights: bool = False,
     callback: Callable[[int, History], bool | None] | None = None,
+    engine: str = "auto",
 ) -> History:
     """Train ``model`` on samples ``X`` (lists of numbers) with labels ``y``; return the :class:`History`.
 
@@ -385,6 +386,9 @@ def fit(
         progress: show a tqdm bar (only when stderr is a terminal and tqdm is installed).
         record_weights: also record every parameter's value after each epoch.
         callback: ``callback(epoch, history)`` after each epoch is recorded; returning True stops early.
+        engine: ``"scalar"`` builds one Value graph per sample; ``"batched"`` replays the traced loss on
+            arrays (:mod:`tinygrad_w.batched`, same History to rounding); ``"auto"`` (default) replays
+            when the model and loss can be traced, else warns once and uses the scalar graph.
 
     A model with ``model.batchwise = True`` (such as :class:`tinygrad_w.batchnorm.Sequential`) is called
     once per minibatch on the list of its samples and returns one output per sample; a last minibatch
@@ -432,6 +436,14 @@ def fit(
     clip_norm = None if clip is None else _positive(clip, "clip")
     penalty_of = _penalty_rule(penalty)
 
+    from tinygrad_w.batched.training import batched_engine  # numpy is loaded only when fit is used
+
+    score = (
+        (lambda out: out)
+        if multiclass or not isinstance(loss, str)
+        else (lambda out: _as_scalar(out, loss_name))
+    )
+    replayed = batched_engine(engine, model, loss_name, loss_fn, score, X_rows, labels, batchwise)
     layer_names, layer_params = _layers(model)
     weight_labels = _labels_of(params)
     history = History(layer_names=layer_names, initial_weight_stats=_weight_stats(model))
@@ -460,10 +472,13 @@ def fit(
                 saved_weights = [p.data for p in params]
                 saved_state = optimizer.state_dict()
                 try:
-                    outputs = model(inputs) if batchwise else [model(x) for x in inputs]
-                    if not multiclass and isinstance(loss, str):
-                        outputs = [_as_scalar(out, loss_name) for out in outputs]
-                    data_loss = loss_fn(outputs, targets)
+                    if replayed is not None:  # the same data loss, as one node replayed on arrays
+                        outputs, data_loss = replayed(inputs, targets)
+                    else:
+                        outputs = model(inputs) if batchwise else [model(x) for x in inputs]
+                        if not multiclass and isinstance(loss, str):
+                            outputs = [_as_scalar(out, loss_name) for out in outputs]
+                        data_loss = loss_fn(outputs, targets)
                     if not isinstance(data_loss, Value):
                         raise OperandTypeError(f"fit: the loss returned {data_loss!r}, not a Value")
                     total = data_loss
