@@ -3,8 +3,9 @@ diagram, a deep chain, and backpropagation step by step.
 
     python demos/draw_graphs.py [--out DIR]      (default out/draw_graphs)
 
-Each picture is an SVG (hover over a box for the numbers in full precision); the step-through is an
-``index.html`` to open in a browser. Without Graphviz's ``dot`` program the DOT source is written
+Each picture is an SVG (in a browser, hovering over a box shows its numbers in full precision) and the
+network also a PNG, which carries its numbers in the picture; the step-through is an ``index.html`` to
+open in a browser. Without Graphviz's ``dot`` program the DOT source is written
 instead, with a warning that says how to install Graphviz. Runs in a few seconds.
 """
 
@@ -20,11 +21,12 @@ from tinygrad_w.viz.stepper import backprop_frames
 
 
 def expression() -> Value:
-    """The classic first example: a neuron written out by hand, o = tanh(x1·w1 + x2·w2 + b)."""
-    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
-    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    """The classic first example: a neuron written out by hand, o = tanh(x0·w0 + x1·w1 + b). Inputs and
+    weights count from 0 in every drawing, as tinygrad_w.nn numbers them."""
+    x0, x1 = Value(2.0, "x0"), Value(0.0, "x1")
+    w0, w1 = Value(-3.0, "w0"), Value(1.0, "w1")
     b = Value(6.8813735870195432, "b")
-    out = (x1 * w1 + x2 * w2 + b).tanh()
+    out = (x0 * w0 + x1 * w1 + b).tanh()
     out.label = "o"
     out.backward()
     return out
@@ -81,23 +83,28 @@ def main() -> None:
 
     model, loss = trained_mlp(epochs=20 if args.quick else 40)
     print(f"trained MLP(2, [8, 8, 1]) on 24 moons: final mean squared error {loss.data:.4f}")
-    written.append(viz.render(viz.draw_graph(loss), out / "mlp_loss_collapsed.svg"))  # one box per layer pass
+    # Given the network, the drawing boxes each pass through a layer (one per sample).
+    collapsed = viz.draw_graph(loss, network=model)
+    written.append(viz.render(collapsed, out / "mlp_loss_collapsed.svg"))
     # With a smaller budget the 24 passes do not fit: two are drawn and the other 22 folded into one box.
-    written.append(viz.render(viz.draw_graph(loss, max_nodes=60), out / "mlp_loss_folded.svg"))
+    written.append(viz.render(viz.draw_graph(loss, max_nodes=60, network=model), out / "mlp_loss_folded.svg"))
     one_sample = model([0.5, -0.25])
     assert isinstance(one_sample, Value)
     model.zero_grad()
     one_sample.backward()
     written.append(
-        viz.render(viz.draw_graph(one_sample, collapse="neurons"), out / "mlp_one_sample_neurons.svg")
+        viz.render(
+            viz.draw_graph(one_sample, collapse="neurons", network=model), out / "mlp_one_sample_neurons.svg"
+        )
     )
     model.zero_grad()
     loss.backward()  # the network diagram shows the loss gradients of the trained model
-    written.append(viz.render(viz.draw_network(model, input_names=["x1", "x2"]), out / "network.svg"))
+    written.append(viz.render(viz.draw_network(model), out / "network.svg"))  # 88 weights: heat maps
+    written.append(viz.render(viz.draw_network(model), out / "network.png"))
     small = nn.MLP(2, [3, 1], activation="tanh", seed=4)
     small_loss = losses.mse([small(x) for x in ([0.5, -1.0], [-0.3, 0.8])], [1.0, -1.0])
     small_loss.backward()
-    written.append(viz.render(viz.draw_network(small, input_names=["x1", "x2"]), out / "network_small.svg"))
+    written.append(viz.render(viz.draw_network(small), out / "network_small.svg"))  # 9 weights: edge labels
 
     written.append(viz.render(viz.draw_graph(deep_chain()), out / "deep_chain_collapsed.svg"))
     written.append(backprop_frames(expression(), out / "backprop_steps"))

@@ -3,6 +3,8 @@ gradients in from the output to the leaves, and writes frames plus a page to ste
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,8 +16,11 @@ from hypothesis import strategies as st
 from tinygrad_w import Value, grad, topological_order
 from tinygrad_w.errors import ArgumentError, DomainError, OperandTypeError, OperationZeroDivisionError
 from tinygrad_w.nn.layers import Neuron
-from tinygrad_w.viz.drawing import GraphvizMissingWarning
+from tinygrad_w.viz import GraphvizMissingWarning
 from tinygrad_w.viz.stepper import backprop_frames, backprop_steps
+from tinygrad_w.viz.text import format_number
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def expression(a: float = 2.0, b: float = -3.0) -> Value:
@@ -92,28 +97,84 @@ def test_undefined_derivatives_raise_the_engines_typed_errors() -> None:
         backprop_steps(Value(-2.0) ** Value(2.0))  # ∂/∂b = a^b · ln a needs a > 0
 
 
+def frame_svgs(folder: Path) -> list[Path]:
+    return sorted(folder.glob("frame_*.svg"))
+
+
+def texts_of(svg: Path) -> str:
+    return "\n".join("".join(t.itertext()) for t in ET.parse(svg).getroot().iter(f"{SVG}text"))
+
+
 def test_frames_and_page_are_written(dot_binary: str, tmp_path: Path) -> None:
     neuron = Neuron(2, activation="tanh", seed=3, label="L1.N0")
     out = neuron([0.5, -1.5])
     index = backprop_frames(out, tmp_path / "steps")
     _, steps = backprop_steps(out)
-    frames = sorted((tmp_path / "steps").glob("frame_*.svg"))
+    frames = frame_svgs(tmp_path / "steps")
     assert index == tmp_path / "steps" / "index.html"
     assert len(frames) == len(steps)
-    for frame in frames:
-        ET.parse(frame)  # every frame is well-formed SVG
-    last = ET.parse(frames[-1]).getroot()
-    texts = "\n".join("".join(t.itertext()) for t in last.iter("{http://www.w3.org/2000/svg}text"))
+    for k, frame in enumerate(frames):
+        assert f"Step {k} of {len(steps) - 1}." in texts_of(frame)  # each frame carries its step's text
+    texts = texts_of(frames[-1])
     for w in [*neuron.w, neuron.b]:
         expected = grad(out, [w])[0]
-        assert f"{w.label}\ndata {w.data + 0.0:.4f}\ngrad {expected + 0.0:.4f}" in texts
-    assert "grad ?" in ET.tostring(ET.parse(frames[0]).getroot(), encoding="unicode")
+        assert f"{w.label}\ndata {format_number(w.data)}\ngrad {format_number(expected)}" in texts
+    assert "grad ?" in texts_of(frames[0])
     page = index.read_text(encoding="utf-8")
-    assert page.count('<section class="frame"') == len(steps)
-    assert page.count("<svg") == len(steps)  # the pictures are inside the page
-    assert "ArrowRight" in page and "ArrowLeft" in page and 'id="previous"' in page and 'id="next"' in page
+    assert page.count("<svg width=") == 1  # the page holds one picture and what each step changes in it
+    data = json.loads(
+        re.search(r'<script type="application/json" id="frame-data">(.*?)</script>', page, re.S)[1]
+    )
+    assert data["captions"] == [f"Step {s.number} of {len(steps) - 1}. {s.text}" for s in steps]
+    assert len(data["changes"]) == len(steps) and data["changes"][0] == []
+    assert all(changes for changes in data["changes"][1:])  # every step changes something
+    assert 'id="slider"' in page and "ArrowRight" in page and "ArrowLeft" in page
     assert not re.search(r"(src|href)=\"https?:", page)  # nothing is loaded from the network
     assert [p.name for p in (tmp_path / "steps").iterdir() if p.name.startswith(".")] == []  # no temp files
+
+
+def test_the_first_and_last_buttons_show_text_every_font_has(dot_binary: str, tmp_path: Path) -> None:
+    page = backprop_frames(expression(), tmp_path / "steps").read_text(encoding="utf-8")
+    buttons = re.findall(r'<button id="(\w+)"[^>]*>([^<]*)</button>', page)
+    assert [name for name, _ in buttons] == ["first", "previous", "next", "last"]
+    for _, text in buttons:
+        shown = html.unescape(text)
+        assert any(ch.isalpha() for ch in shown) and all(ord(ch) < 0x2190 or ch in "←→" for ch in shown)
+
+
+def test_every_frame_is_drawn_on_one_layout(dot_binary: str, tmp_path: Path) -> None:
+    v = Value(0.1, "x")
+    for _ in range(60):
+        v = v.tanh() * 0.9
+    backprop_frames(v, tmp_path / "chain")
+    frames = frame_svgs(tmp_path / "chain")
+    assert len(frames) == 60 * 2 + 2
+
+    def geometry(svg: Path) -> tuple[str, list[str]]:
+        text = svg.read_text(encoding="utf-8")
+        size = re.search(r'<svg width="[^"]+" height="[^"]+"', text)
+        assert size is not None
+        return size[0], re.findall(
+            r'<g id="(v\d+)" class="node">\n<title>v\d+</title>\n(?:<g[^>]*><a[^>]*>\n)?<(?:polygon|path) [^>]*(?:points|d)="([^"]+)"',
+            text,
+        )
+
+    first = geometry(frames[0])
+    assert len(first[1]) == 121  # every Value's box
+    for frame in frames[1:]:
+        assert geometry(frame) == first  # same size, every box at the same place
+    width = float(first[0].split('"')[1].removesuffix("pt"))
+    assert width < 3000  # 242 ranks wrapped into rows, not one line 30,000 points long
+
+
+def test_huge_graphs_are_refused_with_the_reason() -> None:
+    v = Value(0.1)
+    for _ in range(600):
+        v = v.tanh()
+    with pytest.raises(ArgumentError, match="600 operations, more than max_steps=500"):
+        backprop_frames(v, "unused")
+    with pytest.raises(ArgumentError, match="max_steps must be an int from 1 to 5,000, got 10000"):
+        backprop_frames(v, "unused", max_steps=10_000)
 
 
 def test_without_dot_the_frames_are_dot_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,13 +183,8 @@ def test_without_dot_the_frames_are_dot_source(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("PATH", str(empty))
     with pytest.warns(GraphvizMissingWarning, match="apt-get install graphviz"):
         index = backprop_frames(expression(), tmp_path / "steps")
-    assert len(list((tmp_path / "steps").glob("frame_*.dot"))) == 8
-    assert "<pre>digraph expression {" in index.read_text(encoding="utf-8")
-
-
-def test_big_graphs_are_refused_with_the_reason() -> None:
-    v = Value(0.1)
-    for _ in range(300):
-        v = v.tanh()
-    with pytest.raises(ArgumentError, match="300 operations, more than max_steps=200"):
-        backprop_frames(v, "unused")
+    frames = sorted((tmp_path / "steps").glob("frame_*.dot"))
+    assert len(frames) == 8
+    assert all(frame.read_text(encoding="utf-8").startswith("digraph expression {") for frame in frames)
+    page = index.read_text(encoding="utf-8")
+    assert '<pre id="source">digraph expression {' in page and "is not installed" in page

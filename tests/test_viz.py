@@ -22,7 +22,9 @@ from tinygrad_w import Value, linear, topological_order, viz
 from tinygrad_w.errors import ArgumentError, OperandTypeError
 from tinygrad_w.nn.layers import MLP
 from tinygrad_w.train.losses import mse
-from tinygrad_w.viz import drawing
+from tinygrad_w.viz.colours import BLUES, ORANGES, grad_colours
+from tinygrad_w.viz.dot import svg_text
+from tinygrad_w.viz.text import format_number, markup, printable, shorten
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -86,8 +88,8 @@ def svg_tooltips(root: ET.Element) -> list[str]:
 
 
 def as_tooltip(text: str) -> str:
-    """What a tooltip shows for ``text``: backslashes become the look-alike ⧵ (see drawing._printable)."""
-    return drawing._printable(text)
+    """What a tooltip shows for ``text``: backslashes become the look-alike ⧵ (see text.printable)."""
+    return printable(text)
 
 
 def no_space(text: str) -> str:
@@ -129,7 +131,7 @@ def test_neuron_boxes_match_their_golden_dot() -> None:
     out = model([0.5, -1.0])
     assert isinstance(out, Value)
     out.backward()
-    check_golden("neurons.dot", viz.draw_graph(out, collapse="neurons").source)
+    check_golden("neurons.dot", viz.draw_graph(out, collapse="neurons", network=model).source)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -162,10 +164,10 @@ def test_parameters_inputs_and_computed_values_are_told_apart() -> None:
 
 
 def test_gradient_colours_show_sign_and_size() -> None:
-    assert drawing._grad_colours(0.0, 1.0) == ("white", "black")
-    assert drawing._grad_colours(1.0, 1.0)[0] == drawing._BLUES[4]
-    assert drawing._grad_colours(-1.0, 1.0)[0] == drawing._ORANGES[4]
-    shades = [drawing._BLUES.index(drawing._grad_colours(g, 1.0)[0]) for g in (1e-4, 0.02, 0.1, 0.3, 0.9)]
+    assert grad_colours(0.0, 1.0) == ("white", "black")
+    assert grad_colours(1.0, 1.0)[0] == BLUES[4]
+    assert grad_colours(-1.0, 1.0)[0] == ORANGES[4]
+    shades = [BLUES.index(grad_colours(g, 1.0)[0]) for g in (1e-4, 0.02, 0.1, 0.3, 0.9)]
     assert shades == [0, 1, 2, 3, 4]
 
 
@@ -176,8 +178,34 @@ def test_numbers_use_the_requested_decimals_and_tooltips_keep_full_precision() -
     source = viz.draw_graph(out, decimals=2).source
     assert "data 0.33" in source and "data 0.333" not in source
     assert repr(1 / 3) in source
-    assert drawing._format_number(1e-9, 4) == "1.0000e-09"  # a tiny gradient is not shown as 0
-    assert drawing._format_number(-0.0, 4) == "0.0000"
+    assert format_number(1e-9, 4) == "1.0000e-09"  # a tiny gradient is not shown as 0
+    assert format_number(-0.0, 4) == "0.0000"
+
+
+@given(st.floats(-1e12, 1e12, allow_nan=False), st.integers(0, 8))
+def test_every_number_is_written_one_way_with_two_significant_digits_at_least(
+    x: float, decimals: int
+) -> None:
+    text = format_number(x, decimals)
+    if x != 0.0 and not 1e-8 <= abs(x) < 1e9:
+        assert "e" in text  # only the extremes are scientific
+        return
+    assert "e" not in text
+    shown = len(text.split(".")[1]) if "." in text else 0
+    assert shown >= decimals
+    assert abs(float(text) - x) <= 0.5 * 10.0**-shown * (1 + 1e-9) + abs(x) * 1e-15  # correctly rounded
+    digits = text.lstrip("-").replace(".", "").lstrip("0")
+    assert x == 0.0 or abs(x) >= 1.0 or len(digits) >= 2  # below 1: at least two significant digits
+
+
+def test_small_and_tiny_gradients_side_by_side_use_the_same_notation() -> None:
+    a, b = Value(1.0, "a"), Value(1.0, "b")
+    out = a * -0.00010234 + b * -4.3067e-05
+    out.backward()
+    source = viz.draw_graph(out).source
+    assert "grad -0.00010<" in source and "grad -0.000043<" in source
+    picture = re.sub(r'tooltip="(?:[^"\\]|\\.)*"', "", source)  # tooltips keep repr's full precision
+    assert "e-05" in source and "e-0" not in picture
 
 
 def test_svg_shows_every_parameter_label_value_and_gradient(dot_binary: str, tmp_path: Path) -> None:
@@ -188,77 +216,9 @@ def test_svg_shows_every_parameter_label_value_and_gradient(dot_binary: str, tmp
     for parameter in model.parameters():
         row = re.search(rf"^{re.escape(parameter.label)}\ndata (\S+)\ngrad (\S+)$", texts, re.MULTILINE)
         assert row is not None, parameter.label
-        assert row.group(1) == f"{parameter.data + 0.0:.4f}"
-        assert row.group(2) == f"{parameter.grad + 0.0:.4f}"
+        assert row.group(1) == format_number(parameter.data)
+        assert row.group(2) == format_number(parameter.grad)
         assert repr(parameter) in tooltips  # full precision on hover
-
-
-def test_network_svg_shows_every_weight_and_gradient(dot_binary: str, tmp_path: Path) -> None:
-    model = MLP(3, [4, 2], seed=2)
-    outputs = model([0.1, -0.2, 0.3])
-    assert isinstance(outputs, list)
-    (outputs[0] - outputs[1]).backward()
-    root = svg_of(viz.draw_network(model, edge_labels=True), tmp_path)
-    texts, tooltips = svg_texts(root), "\n".join(svg_tooltips(root))
-    for layer in model.layers:
-        for neuron in layer.neurons:
-            assert f"b {neuron.b.data + 0.0:.4f}" in texts
-            assert f"∂b {neuron.b.grad + 0.0:.4f}" in texts
-            for w in neuron.w:
-                assert f"{w.label}: " in tooltips
-                assert f"w = {w.data!r}\ngrad = {w.grad!r}" in tooltips
-                assert f"{w.data + 0.0:.4f}\n∂ {w.grad + 0.0:.4f}" in texts
-
-
-def test_network_edges_have_one_per_weight_width_by_size_and_colour_by_sign() -> None:
-    model = fixed_mlp()
-    source = viz.draw_network(model).source
-    edges = re.findall(r'^\t(\w+) -> (\w+) \[color="(#\w+|gray60)" penwidth="([\d.]+)"', source, re.MULTILINE)
-    weights = [w for layer in model.layers for n in layer.neurons for w in n.w]
-    assert len(edges) == len(weights)
-    for (_, _, colour, width), w in zip(edges, weights):
-        expected = (
-            drawing._POSITIVE_WEIGHT if w.data > 0 else drawing._NEGATIVE_WEIGHT if w.data < 0 else "gray60"
-        )
-        assert colour == expected
-        assert float(width) == pytest.approx(0.3 + 3.7 * abs(w.data) / 2.0, abs=0.006)
-
-
-def test_a_sequential_with_batch_norm_draws_gamma_beta_and_activation_columns(
-    dot_binary: str, tmp_path: Path
-) -> None:
-    from tinygrad_w.nn.batchnorm import Activation, BatchNorm1d, Sequential
-    from tinygrad_w.nn.layers import Layer
-
-    model = Sequential(
-        Layer(2, 3, "linear", seed=1),
-        BatchNorm1d(3),
-        Activation("relu"),
-        Layer(3, 1, "linear", seed=2, index=2),
-    )
-    outputs = model([[0.5, -1.0], [1.5, 0.25], [-0.5, 0.75]])
-    loss = mse(outputs, [1.0, -1.0, 0.5])
-    loss.backward()
-    source = viz.draw_network(model).source
-    assert (
-        len(re.findall(r'^\t\w+ -> \w+ \[color="(?:#\w+)" penwidth', source, re.MULTILINE)) == 2 * 3 + 3 * 1
-    )
-    assert len(re.findall(r'^\t\w+ -> u\d_\d \[color="gray60"', source, re.MULTILINE)) == 3 + 3  # one to one
-    texts = svg_texts(svg_of(viz.draw_network(model), tmp_path))
-    bn = model.layers[1]
-    for gamma, beta in zip(bn.gamma, bn.beta):
-        assert f"γ {gamma.data + 0.0:.4f}" in texts and f"∂γ {gamma.grad + 0.0:.4f}" in texts
-        assert f"β {beta.data + 0.0:.4f}" in texts and f"∂β {beta.grad + 0.0:.4f}" in texts
-    assert "layer 3 · relu" in texts and "layer 2 · batch norm" in texts
-    summary = viz.draw_network(model, max_weights=3).source
-    assert "batch norm over 3 features" in summary and ": relu" in summary
-
-
-def test_a_network_too_big_to_draw_weight_by_weight_is_drawn_layer_by_layer() -> None:
-    model = MLP(20, [30, 10], seed=0)
-    source = viz.draw_network(model, max_weights=100).source
-    assert "900 weights &gt; max_weights=100" in source
-    assert source.count('shape="box3d"') == 2
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -281,7 +241,7 @@ expr.backward()
 chain = Value(0.1, "x")
 for _ in range(3000):
     chain = chain.tanh() + 0.01
-sources = [viz.draw_graph(expr).source, viz.draw_graph(loss, collapse="neurons").source,
+sources = [viz.draw_graph(expr).source, viz.draw_graph(loss, collapse="neurons", network=model).source,
            viz.draw_graph(loss, max_nodes=60).source, viz.draw_graph(chain).source, viz.draw_network(model).source]
 print(hashlib.sha256("\\x00".join(sources).encode()).hexdigest())
 """
@@ -327,7 +287,8 @@ def test_a_large_mlp_loss_graph_collapses_layer_by_layer(dot_binary: str, tmp_pa
     model = MLP(2, [16, 16, 1], seed=0)
     loss = mlp_loss(model, 20)
     order = topological_order(loss)
-    drawing = viz.draw_graph(loss)
+    assert "each pass through a layer" not in caption(viz.draw_graph(loss).source)  # needs the network
+    drawing = viz.draw_graph(loss, network=model)
     source = drawing.source
     assert "each pass through a layer is one box" in caption(source)
     boxes = re.findall(r"^\t(\w+) \[", source, re.MULTILINE)
@@ -343,7 +304,7 @@ def test_a_loss_over_many_samples_draws_two_samples_and_folds_the_rest(
 ) -> None:
     model = MLP(2, [16, 16, 1], seed=0, fused=True)
     loss = mlp_loss(model, 200)
-    drawing = viz.draw_graph(loss)
+    drawing = viz.draw_graph(loss, network=model)
     source = drawing.source
     assert "the first 2 of the 200 terms of a sum are drawn" in caption(source)
     assert "<b>198 more terms of the sum of 200 terms, like the first 2</b>" in source
@@ -365,10 +326,9 @@ def test_too_many_edges_collapse_further_than_too_many_boxes() -> None:
     model = MLP(2, [40, 40, 1], seed=0)
     out = model([0.1, 0.2])
     assert isinstance(out, Value)
-    assert "each pass through a neuron" in caption(viz.draw_graph(out).source)  # 81 boxes, 1,680 edges: fine
-    assert "each pass through a layer" in caption(
-        viz.draw_graph(out, max_nodes=100).source
-    )  # > 10 edges per node
+    # 81 boxes and 1,680 edges fit in 400 nodes; with 100 nodes, 10 edges per node are too few
+    assert "each pass through a neuron" in caption(viz.draw_graph(out, network=model).source)
+    assert "each pass through a layer" in caption(viz.draw_graph(out, max_nodes=100, network=model).source)
 
 
 def test_huge_tooltips_are_cut_so_dot_accepts_them(dot_binary: str, tmp_path: Path) -> None:
@@ -392,6 +352,7 @@ def test_the_demo_writes_every_drawing(dot_binary: str, tmp_path: Path) -> None:
         "mlp_loss_folded.svg",
         "mlp_one_sample_neurons.svg",
         "network.svg",
+        "network.png",
         "network_small.svg",
         "deep_chain_collapsed.svg",
         "backprop_steps/index.html",
@@ -403,13 +364,18 @@ def test_the_demo_writes_every_drawing(dot_binary: str, tmp_path: Path) -> None:
             ET.parse(tmp_path / name)
     collapsed = (tmp_path / "mlp_loss_collapsed.svg").read_text(encoding="utf-8")
     assert "each pass through a layer is one box" in collapsed
+    expression_texts = svg_texts(ET.parse(tmp_path / "expression.svg").getroot())
+    assert {"x0", "x1", "w0", "w1"} <= set(expression_texts.split()) and "x2" not in expression_texts
+    # The 50,000-node chain is wrapped into rows: once 9,622 pixels wide, now under 4,000 points.
+    chain = ET.parse(tmp_path / "deep_chain_collapsed.svg").getroot()
+    assert float(chain.attrib["width"].removesuffix("pt")) < 4000
 
 
 def test_neuron_boxes_hide_their_parameters_and_count_everything() -> None:
     for fused in (False, True):
         model = fixed_mlp(fused=fused)
         loss = mlp_loss(model, 3)
-        source = viz.draw_graph(loss, collapse="neurons").source
+        source = viz.draw_graph(loss, collapse="neurons", network=model).source
         titles = re.findall(r"<b>(neuron L\d\.N\d)</b>", source)
         assert sorted(set(titles)) == ["neuron L1.N0", "neuron L1.N1", "neuron L2.N0"]
         assert len(titles) == 9  # three samples through three neurons
@@ -431,7 +397,7 @@ def test_collapsed_boxes_report_what_they_hide() -> None:
 def test_collapse_modes_are_checked() -> None:
     with pytest.raises(ArgumentError, match="collapse"):
         viz.draw_graph(Value(1.0) * 2, collapse="sideways")
-    with pytest.raises(ArgumentError, match=re.escape("labelled like L1.N0.w0")):
+    with pytest.raises(ArgumentError, match=re.escape("collapse='neurons' needs network=")):
         viz.draw_graph(Value(1.0) * 2, collapse="neurons")
 
 
@@ -446,10 +412,10 @@ def test_labels_are_escaped_in_the_dot_source(label: str) -> None:
     x = Value(1.0, label)
     source = viz.draw_graph(x * 2).source
     line = next(line for line in source.splitlines() if line.startswith("\tv0 "))
-    markup, rest = line.split("label=<", 1)[1].split("> shape=", 1)
-    assert drawing._html(label) in markup
+    label_markup, rest = line.split("label=<", 1)[1].split("> shape=", 1)
+    assert markup(label) in label_markup
     if any(ch in label for ch in '<>"\n'):
-        assert label not in markup
+        assert label not in label_markup
     tooltip = rest.split("tooltip=", 1)[1]
     assert tooltip.startswith('"') and tooltip.endswith('"]')
     # inside the quoted tooltip, every quote is escaped and no raw newline is left
@@ -465,10 +431,10 @@ def test_any_label_renders_and_shows_literally(dot_binary: str, label: str) -> N
     x = Value(-1.5, label)
     out = x * x
     out.backward()
-    svg = drawing._svg_text(viz.draw_graph(out), "test")
+    svg = svg_text(viz.draw_graph(out), "test")
     assert svg is not None
     root = ET.fromstring(svg)
-    assert no_space(drawing._shorten(drawing._printable(label))) in no_space(svg_texts(root))
+    assert no_space(shorten(printable(label))) in no_space(svg_texts(root))
     assert any(as_tooltip(repr(x)) in tip for tip in svg_tooltips(root))
 
 
@@ -480,7 +446,7 @@ def test_every_nasty_label_survives_dot(dot_binary: str, tmp_path: Path) -> None
     texts = no_space(svg_texts(root))
     tooltips = svg_tooltips(root)
     for leaf in leaves:
-        assert no_space(drawing._printable(leaf.label)) in texts
+        assert no_space(printable(leaf.label)) in texts
         assert any(as_tooltip(repr(leaf)) in tip for tip in tooltips)
 
 

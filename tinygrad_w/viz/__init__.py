@@ -1,20 +1,20 @@
-"""Drawings: expression graphs and networks with every value and gradient (drawing.py), and
-backpropagation step by step (stepper.py). They read graphs through the core's public API."""
+"""Drawings: expression graphs (expression.py), networks (network.py) and backpropagation step by step
+(stepper.py), written to files by render (dot.py). They read graphs through the core's public API and
+networks through a small protocol (networks.py), never importing tinygrad_w.nn."""
 
-from tinygrad_w.viz.drawing import (
-    DEFAULT_MAX_NODES,
-    GraphvizMissingWarning,
-    RenderError,
-    draw_graph,
-    draw_network,
-    render,
-)
+from tinygrad_w.errors import RenderError
+from tinygrad_w.viz.dot import GraphvizMissingWarning, render
+from tinygrad_w.viz.expression import DEFAULT_MAX_NODES, draw_graph
+from tinygrad_w.viz.network import draw_network
+from tinygrad_w.viz.networks import NetworkLike, NeuronLike
 from tinygrad_w.viz.stepper import BackpropStep, backprop_frames, backprop_steps
 
 __all__ = [
     "DEFAULT_MAX_NODES",
     "BackpropStep",
     "GraphvizMissingWarning",
+    "NetworkLike",
+    "NeuronLike",
     "RenderError",
     "backprop_frames",
     "backprop_steps",

@@ -6,37 +6,45 @@ rule along each input edge:
 
     input.grad += (∂node/∂input) · node.grad
 
-:func:`backprop_steps` replays exactly that walk without touching any ``.grad`` (the local derivatives
-come from each op's own ``derivative`` rule, evaluated on floats, as the engine does), and
+:func:`backprop_steps` replays exactly that walk without touching any ``.grad`` (it runs the core's own
+walk, ``tinygrad_w.core.reverse.backpropagate``, with a pullback that records each visit), and
 :func:`backprop_frames` draws one picture per step plus an ``index.html`` that steps through them with
-buttons or the arrow keys. The page is self-contained: the pictures are inside it, nothing is loaded
-from the network.
+buttons, a slider or the arrow keys. Every frame uses one Graphviz layout, made once (see
+:mod:`tinygrad_w.viz.layout`): a 300-operation chain takes seconds, not minutes.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
+import re
+import textwrap
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tinygrad_w.core.errors import show
 from tinygrad_w.core.reverse import backpropagate, topological_order
 from tinygrad_w.core.value import Value, check_finite, float_pullback
 from tinygrad_w.errors import ArgumentError, OperandTypeError
-from tinygrad_w.viz.drawing import (
-    _INSTALL_HINT,
-    GraphvizMissingWarning,
-    _draw_expression,
-    _format_number,
-    _Marks,
-    _printable,
-    _run_dot,
-    _write_atomically,
-)
+from tinygrad_w.viz.dot import INSTALL_HINT, GraphvizMissingWarning, write_file
+from tinygrad_w.viz.expression import StepMarks, node_name, prepare_graph
+from tinygrad_w.viz.figure import Figure, Node
+from tinygrad_w.viz.layout import CORNERS, PinnedLayout, lay_out, pinned_source, render_pinned, svg_parts
+from tinygrad_w.viz.page import frames_page
+from tinygrad_w.viz.text import LEFT_BREAK, format_number, markup
 
-__all__ = ["BackpropStep", "backprop_frames", "backprop_steps"]
+__all__ = ["MAX_STEPS_CEILING", "BackpropStep", "backprop_frames", "backprop_steps"]
+
+# Each step keeps a copy of every gradient, so memory grows with (steps)²; and a page of more than a few
+# thousand frames is no longer a teaching aid. 5,000 steps keep about 200 MB of gradients.
+MAX_STEPS_CEILING = 5000
+_CAPTION_WIDTH = 110  # characters per caption line
+_INTRO = (
+    "Gradients flow from the output back to the leaves, one node at a time. Step with the buttons, the "
+    "slider or the &larr; &rarr; keys (Home and End jump to the first and last step)."
+)
 
 
 @dataclass(frozen=True)
@@ -55,11 +63,6 @@ class BackpropStep:
     finished: frozenset[int]
     sent: tuple[tuple[int, float, float], ...]
     text: str
-
-
-def _name(order: Sequence[Value], i: int) -> str:
-    """How step texts name a node: its label, or #i (the drawings show the same)."""
-    return _printable(order[i].label) if order[i].label else f"#{i}"
 
 
 def backprop_steps(root: Value, *, decimals: int = 4) -> tuple[list[Value], list[BackpropStep]]:
@@ -102,13 +105,16 @@ class _StepRecorder:
                 if isinstance(c, Value):
                     self.first_user[self.index[c]] = min(self.first_user[self.index[c]], i)
         self.finished = {len(order) - 1}
-        top = _name(order, len(order) - 1)
+        top = node_name(order, len(order) - 1)
         self.pending: tuple[int, tuple[tuple[int, float, float], ...], str] | None = (
-            len(order) - 1, (), f"Start: the gradient of the output {top} with respect to itself is 1.")  # fmt: skip
+            len(order) - 1,
+            (),
+            f"Start: the gradient of the output {top} with respect to itself is 1.",
+        )
         self.steps: list[BackpropStep] = []
 
     def number(self, x: float) -> str:
-        return _format_number(x, self.decimals)
+        return format_number(x, self.decimals)
 
     def snapshot(self) -> None:
         """Close the pending step: the walk has now added the last visit's shares into ``grads``."""
@@ -125,7 +131,7 @@ class _StepRecorder:
         shares = list(float_pullback(node, upstream))
         if node.op is None:
             return shares
-        locals_ = [
+        local = [
             d for _, d in float_pullback(node, 1.0)
         ]  # shares are local × upstream, aligned with children
         position = self.index[node]
@@ -133,9 +139,10 @@ class _StepRecorder:
         sent = []
         for k, child in enumerate(node.children):
             if isinstance(child, Value):
-                j = self.index[child]
-                sent.append((j, locals_[k], shares[k][1] if shares else 0.0))  # no shares: upstream was 0
-        self.pending = (self.index[node], tuple(sent), self.describe(node, upstream, sent))
+                sent.append(
+                    (self.index[child], local[k], shares[k][1] if shares else 0.0)
+                )  # none: upstream 0
+        self.pending = (position, tuple(sent), self.describe(node, upstream, sent))
         return shares
 
     def describe(self, node: Value, upstream: float, sent: list[tuple[int, float, float]]) -> str:
@@ -143,7 +150,7 @@ class _StepRecorder:
         number = self.number
 
         def name(i: int) -> str:
-            return _name(self.order, i)
+            return node_name(self.order, i)
 
         arguments = ", ".join(
             name(self.index[c]) if isinstance(c, Value) else number(c) for c in node.children
@@ -157,69 +164,23 @@ class _StepRecorder:
         )
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }}
-.controls {{ position: sticky; top: 0; background: white; padding: 0.5em 0; }}
-button {{ font-size: 1em; padding: 0.3em 0.8em; }}
-#counter {{ display: inline-block; min-width: 8em; text-align: center; }}
-.frame {{ display: none; }}
-.frame.shown {{ display: block; }}
-.frame svg {{ max-width: 100%; height: auto; }}
-.caption {{ font-size: 1.05em; max-width: 60em; }}
-pre {{ background: #f4f4f4; padding: 1em; overflow: auto; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<p>Gradients flow from the output back to the leaves, one node at a time. Step with the buttons or the
-&larr; &rarr; keys (Home and End jump to the first and last step).</p>
-<div class="controls">
-<button id="first" title="first step (Home)">&#x23EE;</button>
-<button id="previous" title="previous step (&larr;)">&larr; previous</button>
-<span id="counter"></span>
-<button id="next" title="next step (&rarr;)">next &rarr;</button>
-<button id="last" title="last step (End)">&#x23ED;</button>
-</div>
-{frames}
-<script>
-(function () {{
-  var frames = document.querySelectorAll(".frame");
-  var counter = document.getElementById("counter");
-  var current = 0;
-  function show(i) {{
-    current = Math.max(0, Math.min(frames.length - 1, i));
-    for (var k = 0; k < frames.length; k++) {{ frames[k].classList.toggle("shown", k === current); }}
-    counter.textContent = "step " + current + " of " + (frames.length - 1);
-  }}
-  document.getElementById("first").onclick = function () {{ show(0); }};
-  document.getElementById("previous").onclick = function () {{ show(current - 1); }};
-  document.getElementById("next").onclick = function () {{ show(current + 1); }};
-  document.getElementById("last").onclick = function () {{ show(frames.length - 1); }};
-  document.addEventListener("keydown", function (event) {{
-    if (event.key === "ArrowRight" || event.key === "PageDown") {{ show(current + 1); }}
-    else if (event.key === "ArrowLeft" || event.key === "PageUp") {{ show(current - 1); }}
-    else if (event.key === "Home") {{ show(0); }}
-    else if (event.key === "End") {{ show(frames.length - 1); }}
-    else {{ return; }}
-    event.preventDefault();
-  }});
-  show(0);
-}})();
-</script>
-</body>
-</html>
-"""
-
-
-def _inline_svg(svg: str) -> str:
-    """SVG text to put inside HTML: without the XML declaration and DOCTYPE that precede <svg>."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+def _check_frames_arguments(root: object, max_steps: object) -> None:
+    if not isinstance(root, Value):
+        raise OperandTypeError(f"backprop_frames: expected a Value, got {type(root).__name__} {show(root)}")
+    if (
+        isinstance(max_steps, bool)
+        or not isinstance(max_steps, int)
+        or not 1 <= max_steps <= MAX_STEPS_CEILING
+    ):
+        raise ArgumentError(
+            f"backprop_frames: max_steps must be an int from 1 to {MAX_STEPS_CEILING:,}, got {show(max_steps)}"
+        )
+    operations = sum(1 for v in topological_order(root) if v.op is not None)
+    if operations > max_steps:
+        raise ArgumentError(
+            f"backprop_frames: the graph has {operations:,} operations, more than max_steps={max_steps:,}; "
+            "step through a smaller graph (one neuron, one sample) or raise max_steps"
+        )
 
 
 def backprop_frames(
@@ -228,7 +189,7 @@ def backprop_frames(
     *,
     decimals: int = 4,
     rankdir: str = "LR",
-    max_steps: int = 200,
+    max_steps: int = 500,
     title: str = "Backpropagation, one node at a time",
 ) -> Path:
     """Write one SVG per step of backward (``frame_000.svg``, ...) and an ``index.html`` to step through
@@ -236,65 +197,150 @@ def backprop_frames(
 
     In each frame the node passing its gradient back has a thick red border, the inputs receiving a
     share a dashed red border; ``grad ?`` means no share has arrived yet and ``so far`` that more are to
-    come. The page embeds the pictures, so it works offline and on its own. Without Graphviz's ``dot``
-    program the frames are written as ``.dot`` files and the page shows their DOT source.
+    come. Shades are relative to the largest final gradient, so a box keeps its colour once complete.
+    The page holds the first picture and what each step changes, so it works offline and on its own.
+    Without Graphviz the frames are written as ``.dot`` files and the page shows their DOT source.
 
-    The graph must have at most ``max_steps`` operations: a step-through is for small graphs (one
-    neuron, one sample); draw bigger ones with :func:`tinygrad_w.viz.draw_graph`.
+    The graph must have at most ``max_steps`` operations (at most 5,000): a step-through is for small
+    graphs (one neuron, one sample); draw bigger ones with :func:`tinygrad_w.viz.draw_graph`.
     """
-    if not isinstance(root, Value):
-        raise OperandTypeError(f"backprop_frames: expected a Value, got {type(root).__name__} {root!r}")
-    operations = sum(1 for v in topological_order(root) if v.op is not None)
-    if operations > max_steps:
-        raise ArgumentError(
-            f"backprop_frames: the graph has {operations} operations, more than max_steps={max_steps}; "
-            "step through a smaller graph (one neuron, one sample) or raise max_steps"
-        )
-    order, steps = backprop_steps(root, decimals=decimals)
+    _check_frames_arguments(root, max_steps)
+    _, steps = backprop_steps(root, decimals=decimals)
+    captions = [f"Step {s.number} of {len(steps) - 1}. {s.text}" for s in steps]
+    figures = _FrameFigures(root, steps, decimals, rankdir, captions)
     folder = Path(out_dir)
-    sections = []
-    dot_missing = False
-    for step in steps:
-        receiving = frozenset(j for j, _, _ in step.sent)
-        current = step.node if step.sent or step.number == 0 else -1
-        marks = _Marks(step.grads, current, receiving, step.finished)
-        caption = f"Step {step.number} of {len(steps) - 1}. {step.text}"
-        drawing = _draw_expression(
+    layout = lay_out(figures.widest(), "backprop_frames")
+    if layout is None:
+        page = _write_dot_frames(figures, folder, title, captions)
+    else:
+        page = _write_svg_frames(figures, layout, folder, title, captions)
+    index = folder / "index.html"
+    write_file(index, page.encode("utf-8"))
+    return index
+
+
+def _marks(step: BackpropStep, largest: float) -> StepMarks:
+    receiving = frozenset(j for j, _, _ in step.sent)
+    current = step.node if step.sent or step.number == 0 else -1
+    return StepMarks(step.grads, current, receiving, step.finished, largest)
+
+
+def _state(marks: StepMarks, i: int) -> tuple[float | None, bool, bool, bool]:
+    """What a Value's box shows in a frame: its gradient so far, and its marks."""
+    return marks.grads[i], i == marks.current, i in marks.receiving, i in marks.finished
+
+
+class _FrameFigures:
+    """The frames as figures: frame 0 in full, and for each later frame the nodes that change."""
+
+    def __init__(
+        self, root: Value, steps: Sequence[BackpropStep], decimals: int, rankdir: str, captions: Sequence[str]
+    ) -> None:
+        self.captions = captions
+        final = [abs(g) for g in steps[-1].grads if g is not None]
+        marks = [_marks(step, max(final, default=0.0)) for step in steps]
+        drawn = prepare_graph(
             root,
             where="backprop_frames",
             decimals=decimals,
-            max_nodes=10 * len(order) + 100,
             rankdir=rankdir,
-            legend=True,
+            max_nodes=10 * len(steps[-1].grads) + 100,
             collapse="none",
-            marks=marks,
-            title=caption,
+            marks=marks[0],
         )
-        svg = _run_dot(drawing.source, "svg", "backprop_frames")
-        if svg is None:
-            dot_missing = True
-            frame = folder / f"frame_{step.number:03d}.dot"
-            _write_atomically(frame, drawing.source.encode("utf-8"))
-            picture = f"<pre>{html.escape(drawing.source)}</pre>"
-        else:
-            frame = folder / f"frame_{step.number:03d}.svg"
-            _write_atomically(frame, svg)
-            picture = _inline_svg(svg.decode("utf-8"))
-        sections.append(
-            f'<section class="frame" id="step{step.number}">\n<p class="caption">{html.escape(caption)}</p>\n'
-            f"{picture}\n</section>"
+        self.first = drawn.figure()
+        self.changed: list[list[Node]] = [[]]
+        for before, after in itertools.pairwise(marks):
+            drawn = replace(drawn, marks=after)
+            changed = [i for i in range(len(after.grads)) if _state(before, i) != _state(after, i)]
+            self.changed.append([drawn.value_box(i) for i in changed])
+
+    def caption(self, k: int) -> Node:
+        lines = textwrap.wrap(self.captions[k], _CAPTION_WIDTH)
+        label = "".join(markup(line) + LEFT_BREAK for line in lines)
+        return Node("caption", label, {"shape": "plaintext", "fontsize": "11"})
+
+    def widest(self) -> Figure:
+        """Frame 0 with each node's widest label of all frames, and the longest caption as a free node."""
+        widest = {n.name: n for n in self.first.nodes()}
+        for changed in self.changed[1:]:
+            for node in changed:
+                if _visible_length(node.label) > _visible_length(widest[node.name].label):
+                    widest[node.name] = node
+        figure = Figure(self.first.name, self.first.settings, "", [], self.first.ranks)
+        figure.statements = [widest[s.name] if isinstance(s, Node) else s for s in self.first.statements]
+        lines = [line for text in self.captions for line in textwrap.wrap(text, _CAPTION_WIDTH)]
+        most = max(len(textwrap.wrap(text, _CAPTION_WIDTH)) for text in self.captions)
+        longest = max(lines, key=len)
+        figure.statements.append(
+            Node("caption", (markup(longest) + LEFT_BREAK) * most, {"shape": "plaintext", "fontsize": "11"})
         )
-    if dot_missing:
-        warnings.warn(
-            f"backprop_frames: Graphviz's dot program was not found, so the frames in {folder} are DOT "
-            f"source and the page shows that text. To see pictures, {_INSTALL_HINT}, then run this again.",
-            GraphvizMissingWarning,
-            stacklevel=2,
+        return figure
+
+
+def _visible_length(label: str | None) -> int:
+    """Characters a label shows (markup tags and entities aside): how wide its node must be."""
+    return len(html.unescape(re.sub(r"<[^>]*>", "", label or "")))
+
+
+def _write_svg_frames(
+    figures: _FrameFigures, layout: PinnedLayout, folder: Path, title: str, captions: Sequence[str]
+) -> str:
+    """Draw every frame on the one layout with one run of neato, write the SVGs, and return the page."""
+    size = layout.nodes["caption"]
+    layout = layout.with_node("caption", 72 * float(size["width"]), 72 * float(size["height"]), 12.0)
+    sources = [pinned_source(figures.first, layout, [*figures.first.nodes(), figures.caption(0)], True)]
+    sources += [
+        pinned_source(figures.first, layout, [*changed, figures.caption(k)], False)
+        for k, changed in enumerate(figures.changed[1:], start=1)
+    ]
+    svgs = render_pinned(sources, "backprop_frames")
+    assert svgs is not None  # dot was found a moment ago, and neato comes with it
+    frame = svg_parts(svgs[0])
+    changes: list[list[tuple[str, str]]] = [[]]
+    for k, svg in enumerate(svgs):
+        parts = {name: part for name, part in svg_parts(svg).parts.items() if name not in CORNERS}
+        frame.parts.update(parts)
+        write_file(folder / f"frame_{k:03d}.svg", frame.joined().encode("utf-8"))
+        if k:
+            changes.append([(name, part) for name, part in parts.items() if name != "caption"])
+    first = svg_parts(svgs[0])
+    shown = {name: part for name, part in first.parts.items() if name not in (*CORNERS, "caption")}
+    picture = first.head[first.head.find("<svg") :] + "".join(shown.values()) + first.tail
+    return frames_page(title, _INTRO, picture, captions, changes, label="step")
+
+
+def _write_dot_frames(figures: _FrameFigures, folder: Path, title: str, captions: Sequence[str]) -> str:
+    """Without Graphviz: each frame's DOT source as a file, and a page that shows those texts."""
+    statements = {node.name: node for node in figures.first.nodes()}
+    sources = []
+    for k, changed in enumerate(figures.changed):
+        statements.update({node.name: node for node in changed})
+        figure = Figure(
+            figures.first.name,
+            figures.first.settings,
+            figures.caption(k).label or "",
+            [statements.get(s.name, s) if isinstance(s, Node) else s for s in figures.first.statements],
+            figures.first.ranks,
         )
-        sections.insert(
-            0, f"<p><b>Graphviz's dot program is not installed</b>: {html.escape(_INSTALL_HINT)}.</p>"
-        )
-    page = _PAGE.format(title=html.escape(title), frames="\n".join(sections))
-    index = folder / "index.html"
-    _write_atomically(index, page.encode("utf-8"))
-    return index
+        sources.append(figure.source())
+        write_file(folder / f"frame_{k:03d}.dot", sources[-1].encode("utf-8"))
+    warnings.warn(
+        f"backprop_frames: Graphviz's dot program was not found, so the frames in {folder} are DOT "
+        f"source and the page shows that text. To see pictures, {INSTALL_HINT}, then run this again.",
+        GraphvizMissingWarning,
+        stacklevel=3,
+    )
+    pre = '<pre id="source">{}</pre>'
+    changes: list[list[tuple[str, str]]] = [[]]
+    changes += [[("source", pre.format(html.escape(source)))] for source in sources[1:]]
+    note = f"<p><b>Graphviz's dot program is not installed</b>: {html.escape(INSTALL_HINT)}.</p>"
+    return frames_page(
+        title,
+        f"{note}{_INTRO}",
+        pre.format(html.escape(sources[0])),
+        captions,
+        changes,
+        svg=False,
+        label="step",
+    )
