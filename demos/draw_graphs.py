@@ -1,12 +1,13 @@
 """Example drawings: an expression, one neuron, a trained MLP's loss graph (collapsed), a network
-diagram, a deep chain, and backpropagation step by step.
+diagram, a deep chain, backpropagation step by step, and training as an animation.
 
     python demos/draw_graphs.py [--out DIR]      (default out/draw_graphs)
 
 Each picture is an SVG (in a browser, hovering over a box shows its numbers in full precision) and the
-network also a PNG, which carries its numbers in the picture; the step-through is an ``index.html`` to
-open in a browser. Without Graphviz's ``dot`` program the DOT source is written
-instead, with a warning that says how to install Graphviz. Runs in a few seconds.
+network also a PNG, which carries its numbers in the picture; the step-through and the training
+animation are ``index.html`` pages to open in a browser (the animation also a GIF). Without Graphviz's
+``dot`` program the DOT source is written instead, with a warning that says how to install Graphviz,
+and the animation is skipped. Runs in a few seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import time
 from pathlib import Path
 
 from tinygrad_w import Value, nn, viz
-from tinygrad_w.train import data, losses, optim
+from tinygrad_w.errors import RenderError
+from tinygrad_w.train import data, fit, losses, optim
 from tinygrad_w.viz.stepper import backprop_frames
 
 
@@ -56,6 +58,15 @@ def trained_mlp(epochs: int = 40) -> tuple[nn.MLP, Value]:
     loss = losses.mse([model(x) for x in X], [float(label) for label in y])
     loss.backward()
     return model, loss
+
+
+def training_animation(folder: Path, epochs: int) -> Path:
+    """MLP(2, [4, 4, 1]) trained on 40 moons with fit, its weights recorded every epoch, as a page to step
+    through (index.html) and a GIF (training.gif)."""
+    X, y = data.moons(40, noise=0.1, seed=0)
+    model = nn.MLP(2, [4, 4, 1], activation="tanh", seed=0)
+    history = fit(model, X, y, loss="mse", lr=0.1, epochs=epochs, record_weights=True, progress=False)
+    return viz.animate_training(model, history, folder)
 
 
 def deep_chain(length: int = 50_000) -> Value:
@@ -109,6 +120,11 @@ def main() -> None:
     written.append(viz.render(viz.draw_graph(deep_chain()), out / "deep_chain_collapsed.svg"))
     written.append(backprop_frames(expression(), out / "backprop_steps"))
     written.append(backprop_frames(neuron_out, out / "backprop_neuron"))
+    try:
+        written.append(training_animation(out / "training", epochs=15 if args.quick else 40))
+        written.append(out / "training" / "training.gif")
+    except RenderError as error:  # the animation needs Graphviz's programs, not only their DOT text
+        print(f"skipped the training animation: {error}")
 
     for path in written:
         print(f"wrote {path}")

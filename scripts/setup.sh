@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent set-up used by `make demo` and `make test`: Graphviz's `dot`, a virtual environment in
-# .venv, and this package installed in it with its dev extras. Safe to run again; fast when nothing changed.
+# Idempotent set-up used by `make demo` and `make test`: Graphviz's `dot`, Chromium (for the browser
+# tests of the drawings' pages), a virtual environment in .venv, and this package installed in it with
+# its dev extras. Safe to run again; fast when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,17 @@ if ! command -v dot >/dev/null 2>&1; then
     echo "setup: Graphviz's 'dot' program is missing and I cannot install it (not root, or no apt-get)." >&2
     echo "setup: install it yourself: 'sudo apt-get install graphviz' (Debian/Ubuntu) or 'brew install graphviz' (macOS)." >&2
     echo "setup: until then drawings are written as DOT source, and rendering tests skip (they fail when CI=true)." >&2
+  fi
+fi
+
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium package (the browser tests of the step-through and training pages)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium is missing and I cannot install it (not root, or no apt-get); the browser tests" >&2
+    echo "setup: of the drawings' pages skip (they fail when CI=true). Debian/Ubuntu: sudo apt-get install chromium" >&2
   fi
 fi
 

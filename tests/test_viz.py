@@ -357,6 +357,8 @@ def test_the_demo_writes_every_drawing(dot_binary: str, tmp_path: Path) -> None:
         "deep_chain_collapsed.svg",
         "backprop_steps/index.html",
         "backprop_neuron/index.html",
+        "training/index.html",
+        "training/training.gif",
     ]
     for name in expected:
         assert f"wrote {tmp_path / name}" in result.stdout

@@ -1,8 +1,9 @@
-"""Drawings: expression graphs (expression.py), networks (network.py) and backpropagation step by step
-(stepper.py), written to files by render (dot.py). They read graphs through the core's public API and
+"""Drawings: expression graphs (expression.py), networks (network.py), backpropagation step by step
+(stepper.py) and training as an animation (animation.py), written to files by render (dot.py). They read graphs through the core's public API and
 networks through a small protocol (networks.py), never importing tinygrad_w.nn."""
 
 from tinygrad_w.errors import RenderError
+from tinygrad_w.viz.animation import HistoryLike, Snapshot, animate_training, snapshots_from_history
 from tinygrad_w.viz.dot import GraphvizMissingWarning, render
 from tinygrad_w.viz.expression import DEFAULT_MAX_NODES, draw_graph
 from tinygrad_w.viz.network import draw_network
@@ -13,12 +14,16 @@ __all__ = [
     "DEFAULT_MAX_NODES",
     "BackpropStep",
     "GraphvizMissingWarning",
+    "HistoryLike",
     "NetworkLike",
     "NeuronLike",
     "RenderError",
+    "Snapshot",
+    "animate_training",
     "backprop_frames",
     "backprop_steps",
     "draw_graph",
     "draw_network",
     "render",
+    "snapshots_from_history",
 ]

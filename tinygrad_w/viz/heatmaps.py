@@ -18,20 +18,25 @@ _BAR_HEIGHT = 6
 
 
 def heatmap_panel(
-    layers: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Value]]]], decimals: int
+    layers: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Value]]]],
+    decimals: int,
+    with_grads: bool = True,
 ) -> str:
-    """A panel with, for each layer (title, neuron names, rows of weights), the heat map of ``w`` and the
-    heat map of ``∂w`` side by side: one row per neuron, one column per input, each with its colour bar."""
+    """A panel with, for each layer (title, neuron names, rows of weights), the heat map of ``w`` and (if
+    ``with_grads``) the heat map of ``∂w`` side by side: one row per neuron, one column per input, each
+    with its colour bar."""
     rows = []
     for title, names, weights in layers:
-        data = [[w.data for w in row] for row in weights]
-        grads = [[w.grad for w in row] for row in weights]
+        grids = [("w", [[w.data for w in row] for row in weights])]
+        if with_grads:
+            grids.append(("∂w", [[w.grad for w in row] for row in weights]))
         rows.append(f'<tr><td colspan="2" align="left"><b>{markup(title)}</b></td></tr>')
-        maps = [_heatmap(name, names, grid, decimals) for name, grid in (("w", data), ("∂w", grads))]
+        maps = [_heatmap(name, names, grid, decimals) for name, grid in grids]
         rows.append("<tr>" + "".join(f'<td align="left">{m}</td>' for m in maps) + "</tr>")
     note = "rows: neurons; columns: inputs x0, x1, … (the units of the column before); blue > 0, orange < 0"
     head = '<table border="0" cellborder="0" cellspacing="4" cellpadding="0">'
-    return f'{head}<tr><td colspan="2" align="left"><font point-size="9">{markup(note)}</font></td></tr>{"".join(rows)}</table>'
+    small = f'<font point-size="9">{markup(note)}</font>'
+    return f'{head}<tr><td colspan="2" align="left">{small}</td></tr>{"".join(rows)}</table>'
 
 
 def _heatmap(name: str, neuron_names: Sequence[str], grid: Sequence[Sequence[float]], decimals: int) -> str:

@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tinygrad_w.errors import RenderError
 from tinygrad_w.viz.dot import run_graphviz
 from tinygrad_w.viz.figure import Figure, Node
 
-__all__ = ["CORNERS", "PinnedLayout", "SvgParts", "lay_out", "pinned_source", "render_pinned", "svg_parts"]
+__all__ = [
+    "CORNERS",
+    "FramePieces",
+    "PinnedLayout",
+    "SvgParts",
+    "frame_pieces",
+    "lay_out",
+    "pinned_source",
+    "render_pinned",
+    "render_pinned_png",
+    "svg_parts",
+]
 
 CORNERS = ("corner0", "corner1")  # invisible nodes at two corners of every pinned drawing
 _POINTS_PER_INCH = 72.0
@@ -31,10 +42,11 @@ _POINTS_PER_INCH = 72.0
 @dataclass(frozen=True)
 class PinnedLayout:
     """Where things went: per node its ``pos`` (points), ``width`` and ``height`` (inches); per edge, in
-    the figure's order, its ``pos`` (the spline); the bounding box (x0, y0, x1, y1) in points."""
+    the figure's order, its ``pos`` (the spline) and ``lp`` (where its label goes, if it has one); the
+    bounding box (x0, y0, x1, y1) in points."""
 
     nodes: dict[str, dict[str, str]]
-    edges: list[str]
+    edges: list[dict[str, str]]
     box: tuple[float, float, float, float]
 
     def with_node(self, name: str, width: float, height: float, above: float) -> PinnedLayout:
@@ -59,10 +71,10 @@ def lay_out(figure: Figure, where: str) -> PinnedLayout | None:
     graph = json.loads(output)
     objects = graph.get("objects", [])
     nodes = {o["name"]: {key: o[key] for key in ("pos", "width", "height")} for o in objects if "pos" in o}
-    placed: dict[tuple[str, str], list[str]] = {}
+    placed: dict[tuple[str, str], list[dict[str, str]]] = {}
     for edge in graph.get("edges", []):
         ends = (objects[edge["tail"]]["name"], objects[edge["head"]]["name"])
-        placed.setdefault(ends, []).append(edge.get("pos", ""))
+        placed.setdefault(ends, []).append({key: edge[key] for key in ("pos", "lp") if key in edge})
     splines = [placed[(e.tail, e.head)].pop(0) for e in figure.edges()]  # a * a: two edges, in order
     x0, y0, x1, y1 = (float(x) for x in graph["bb"].split(","))
     return PinnedLayout(nodes, splines, (x0, y0, x1, y1))
@@ -79,7 +91,7 @@ def pinned_source(figure: Figure, layout: PinnedLayout, nodes: Sequence[Node], w
         lines.append(node.statement(pinned))
     if with_edges:
         for k, (edge, spline) in enumerate(zip(figure.edges(), layout.edges)):
-            lines.append(edge.statement({"pos": spline, "id": f"edge{k}"}))
+            lines.append(edge.statement({**spline, "id": f"edge{k}"}))
     lines.append("}\n")
     return "".join(lines)
 
@@ -94,6 +106,29 @@ def render_pinned(sources: Sequence[str], where: str) -> list[str] | None:
     if len(documents) != len(sources):
         raise RenderError(f"{where}: neato drew {len(documents)} pictures for {len(sources)} graphs")
     return documents
+
+
+def render_pinned_png(sources: Sequence[str], where: str, dpi: float = 96.0) -> list[bytes] | None:
+    """PNG of each DOT text from :func:`pinned_source`, drawn by one run of ``neato -n2`` at ``dpi``
+    pixels per inch (rasterizing takes time in proportion to the pixels)."""
+    output = run_graphviz("".join(sources), ["-n2", "-Tpng", f"-Gdpi={dpi:.1f}"], where, program="neato")
+    if output is None:
+        return None
+    pictures = []
+    start = 0
+    while start < len(output):  # a PNG is its signature, then chunks (length, type, data, CRC) to IEND
+        end = start + 8
+        kind = b""
+        while kind != b"IEND":
+            if end + 8 > len(output):
+                raise RenderError(f"{where}: neato's PNG output ends in the middle of a picture")
+            length, kind = int.from_bytes(output[end : end + 4], "big"), output[end + 4 : end + 8]
+            end += 12 + length
+        pictures.append(output[start:end])
+        start = end
+    if len(pictures) != len(sources) or not all(p.startswith(b"\x89PNG") for p in pictures):
+        raise RenderError(f"{where}: neato drew {len(pictures)} PNG pictures for {len(sources)} graphs")
+    return pictures
 
 
 @dataclass(frozen=True)
@@ -122,3 +157,34 @@ def svg_parts(svg: str) -> SvgParts:
     bounds = [m.start() for m in starts] + [end]
     parts = {m.group(1): svg[bounds[k] : bounds[k + 1]] for k, m in enumerate(starts)}
     return SvgParts(svg[: bounds[0]], parts, svg[end:])
+
+
+@dataclass(frozen=True)
+class FramePieces:
+    """Frames for a page: the first as SVG markup to embed, then what each frame changes."""
+
+    picture: str  # frame 0 as an <svg> element (no XML declaration), without the pieces left out
+    changes: list[list[tuple[str, str]]]  # per frame, (piece id, markup) for each piece that differs
+    base: dict[str, str]  # frame 0's markup of every piece that changes later
+
+
+def frame_pieces(
+    svgs: Sequence[str], leave_out: Sequence[str] = (), write: Callable[[int, str], None] | None = None
+) -> FramePieces:
+    """Cut pinned SVGs (the first whole, the others whole or only their changed pieces) into a page's
+    frames. ``write(k, svg)`` receives each frame as a whole SVG (to save it), if given."""
+    hidden = (*CORNERS, *leave_out)
+    frame = svg_parts(svgs[0])
+    first = {name: part for name, part in frame.parts.items() if name not in hidden}
+    changes: list[list[tuple[str, str]]] = []
+    base: dict[str, str] = {}
+    for k, svg in enumerate(svgs):
+        parts = {name: part for name, part in svg_parts(svg).parts.items() if name not in CORNERS}
+        changed = [(n, p) for n, p in parts.items() if n not in hidden and k and frame.parts.get(n) != p]
+        base.update({name: first[name] for name, _ in changed if name in first})
+        frame.parts.update(parts)
+        changes.append(changed)
+        if write is not None:
+            write(k, frame.joined())
+    picture = frame.head[frame.head.find("<svg") :] + "".join(first.values()) + frame.tail
+    return FramePieces(picture, changes, base)

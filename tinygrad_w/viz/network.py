@@ -33,28 +33,52 @@ from tinygrad_w.viz.text import format_number, markup, plural, printable, shorte
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["EDGE_LABEL_LIMIT", "draw_network", "input_names_for", "network_figure"]
+__all__ = [
+    "EDGE_LABEL_LIMIT",
+    "NetworkStyle",
+    "columns_figure",
+    "draw_network",
+    "input_names_for",
+    "network_figure",
+]
 
 EDGE_LABEL_LIMIT = 60  # networks with at most this many weights get w and ∂w written on every edge
 
 
-@dataclass
-class _Style:
-    """What every column of one drawing shares: number format, and the scales of widths and colours."""
+@dataclass(frozen=True)
+class NetworkStyle:
+    """How a network is drawn. ``largest_weight`` and ``largest_grad`` fix the scales of pen widths and
+    of bias-gradient colours (None: the largest in the drawing; an animation fixes them for all frames);
+    ``show_grads`` False leaves gradients out (when they were not recorded)."""
 
-    decimals: int
+    decimals: int = 4
+    rankdir: str = "LR"
+    edge_labels: bool | None = None  # None: when there are at most EDGE_LABEL_LIMIT weights
+    heatmaps: bool | None = None  # None: when edges are not labelled
+    max_weights: int = 2000
+    largest_weight: float | None = None
+    largest_grad: float | None = None
+    show_grads: bool = True
+
+
+@dataclass(frozen=True)
+class _Scales:
+    """A style made definite for one drawing."""
+
+    style: NetworkStyle
     largest_weight: float  # pen width is relative to it
     largest_grad: float  # bias (and γ, β) gradient colours are relative to it
     edge_labels: bool
 
     def number(self, x: float) -> str:
-        return format_number(x, self.decimals)
+        return format_number(x, self.style.decimals)
 
     def grad_cell(self, name: str, g: float) -> str:
+        if not self.style.show_grads:
+            return ""
         fill, font = grad_colours(g, self.largest_grad)
-        return (
-            f'<td bgcolor="{fill}"><font color="{font}">{markup(name)} {markup(self.number(g))}</font></td>'
-        )
+        text = f"{markup(name)} {markup(self.number(g))}"
+        return f'<tr><td bgcolor="{fill}"><font color="{font}">{text}</font></td></tr>'
 
 
 def input_names_for(nin: int, names: Sequence[str] | None, where: str) -> list[str]:
@@ -112,40 +136,38 @@ def network_figure(
     check_settings("draw_network", decimals, rankdir)
     nin, columns = read_network(model, "draw_network")
     names = input_names_for(nin, input_names, "draw_network")
-    weights = [
-        w for column in columns if isinstance(column, NeuronColumn) for n in column.neurons for w in n.w
-    ]
+    return columns_figure(
+        nin, columns, names, NetworkStyle(decimals, rankdir, edge_labels, heatmaps, max_weights)
+    )
+
+
+def columns_figure(nin: int, columns: Sequence[Column], names: Sequence[str], style: NetworkStyle) -> Figure:
+    """A network, given as its columns (see :func:`tinygrad_w.viz.networks.read_network`), drawn."""
+    weights = [w for c in columns if isinstance(c, NeuronColumn) for n in c.neurons for w in n.w]
     settings = [
-        f"\tgraph [rankdir={rankdir} fontname=Helvetica fontsize=11 nodesep=0.15 ranksep=1.2 labelloc=t"
+        f"\tgraph [rankdir={style.rankdir} fontname=Helvetica fontsize=11 nodesep=0.15 ranksep=1.2 labelloc=t"
         " labeljust=l splines=true]",
         "\tnode [fontname=Helvetica fontsize=10 margin=0.04]",
-        "\tedge [arrowsize=0.5]",
+        "\tedge [arrowsize=0.5 fontname=Helvetica]",
     ]
-    if len(weights) > max_weights:
-        return _summary(columns, nin, len(weights), max_weights, Figure("network", settings), decimals)
-    labelled = len(weights) <= EDGE_LABEL_LIMIT if edge_labels is None else bool(edge_labels)
-    style = _Style(
-        decimals,
-        max((abs(w.data) for w in weights), default=0.0) or 1.0,
-        _largest_unit_grad(columns),
-        labelled,
-    )
-    with_heatmaps = (not labelled) if heatmaps is None else bool(heatmaps)
-    figure = Figure("network", settings, _caption(nin, columns, labelled, with_heatmaps))
+    if len(weights) > style.max_weights:
+        return _summary(columns, nin, len(weights), Figure("network", settings), style)
+    labelled = len(weights) <= EDGE_LABEL_LIMIT if style.edge_labels is None else bool(style.edge_labels)
+    largest_weight = style.largest_weight or max((abs(w.data) for w in weights), default=0.0) or 1.0
+    largest_grad = _largest_unit_grad(columns) if style.largest_grad is None else style.largest_grad
+    scales = _Scales(style, largest_weight, largest_grad, labelled)
+    with_heatmaps = (not labelled) if style.heatmaps is None else bool(style.heatmaps)
+    figure = Figure("network", settings, _caption(nin, columns, scales, with_heatmaps))
     previous = [f"in{k}" for k in range(nin)]
     for k, name in enumerate(names):
-        figure.statements.append(
-            Node(
-                previous[k],
-                f"<b>{markup(shorten(printable(name)))}</b>",
-                {"shape": "circle", "tooltip": f"input {name}"},
-            )
-        )
+        label = f"<b>{markup(shorten(printable(name)))}</b>"
+        figure.statements.append(Node(previous[k], label, {"shape": "circle", "tooltip": f"input {name}"}))
     _column(figure, "inputs", "inputs", previous)
+    previous_names = list(names)
     for position, column in enumerate(columns, start=1):
-        previous, names = _draw_column(figure, position, column, previous, names, style)
+        previous, previous_names = _draw_column(figure, position, column, previous, previous_names, scales)
     if with_heatmaps:
-        _add_heatmaps(figure, columns, len(columns), decimals)
+        _add_heatmaps(figure, columns, len(columns), style)
     return figure
 
 
@@ -165,7 +187,7 @@ def _largest_unit_grad(columns: Sequence[Column]) -> float:
     return max(grads, default=0.0)
 
 
-def _caption(nin: int, columns: Sequence[Column], labelled: bool, with_heatmaps: bool) -> str:
+def _caption(nin: int, columns: Sequence[Column], scales: _Scales, with_heatmaps: bool) -> str:
     sizes = [
         str(len(c.neurons))
         if isinstance(c, NeuronColumn)
@@ -175,12 +197,12 @@ def _caption(nin: int, columns: Sequence[Column], labelled: bool, with_heatmaps:
         for c in columns
     ]
     lines = [f"{plural(nin, 'input')} → " + " → ".join(sizes), "edge width ∝ |w|; blue w > 0, orange w < 0"]
-    if labelled:
-        lines.append("edge labels: the weight w and its gradient ∂w (w.grad)")
+    what = "the weight w and its gradient ∂w (w.grad)" if scales.style.show_grads else "the weight w"
+    if scales.edge_labels:
+        lines.append(f"edge labels: {what}")
     if with_heatmaps:
-        lines.append(
-            "right: heat maps of each layer's weights w and gradients ∂w (w.grad), with their scales"
-        )
+        maps = "weights w and gradients ∂w (w.grad)" if scales.style.show_grads else "weights w"
+        lines.append(f"right: heat maps of each layer's {maps}, with their scales")
     return "<br/>".join(markup(line) for line in lines)
 
 
@@ -199,7 +221,7 @@ def _draw_column(
     column: Column,
     previous: list[str],
     previous_names: list[str],
-    style: _Style,
+    style: _Scales,
 ) -> tuple[list[str], list[str]]:
     """Draw one column fed by ``previous``; returns its units' node names and display names."""
     if isinstance(column, NeuronColumn):
@@ -217,8 +239,8 @@ def _draw_column(
             gamma, beta = column.gamma[k], column.beta[k]
             rows = (
                 f"<tr><td><b>{markup(shorten(printable(column.label)))} {k}</b></td></tr>"
-                f"<tr><td>γ {markup(style.number(gamma.data))}</td></tr><tr>{style.grad_cell('∂γ', gamma.grad)}</tr>"
-                f"<tr><td>β {markup(style.number(beta.data))}</td></tr><tr>{style.grad_cell('∂β', beta.grad)}</tr>"
+                f"<tr><td>γ {markup(style.number(gamma.data))}</td></tr>{style.grad_cell('∂γ', gamma.grad)}"
+                f"<tr><td>β {markup(style.number(beta.data))}</td></tr>{style.grad_cell('∂β', beta.grad)}"
             )
             tooltip = f"{gamma!r}\n{beta!r}"
         else:
@@ -239,7 +261,7 @@ def _neuron_column(
     column: NeuronColumn,
     previous: list[str],
     previous_names: list[str],
-    style: _Style,
+    style: _Scales,
 ) -> tuple[list[str], list[str]]:
     """A layer of neurons: a unit per neuron (bias and its gradient) and an edge per weight."""
     names = [n.label or f"L{position}.N{j}" for j, n in enumerate(column.neurons)]
@@ -248,7 +270,7 @@ def _neuron_column(
         rows = (
             f"<tr><td><b>{markup(shorten(printable(names[j])))}</b></td></tr>"
             f"<tr><td>{markup(neuron.activation)}</td></tr>"
-            f"<tr><td>b {markup(style.number(neuron.b.data))}</td></tr><tr>{style.grad_cell('∂b', neuron.b.grad)}</tr>"
+            f"<tr><td>b {markup(style.number(neuron.b.data))}</td></tr>{style.grad_cell('∂b', neuron.b.grad)}"
         )
         label = f'<table border="0" cellborder="0" cellspacing="0" cellpadding="2">{rows}</table>'
         tooltip = f"{neuron.b!r}\nactivation {neuron.activation}"
@@ -276,20 +298,22 @@ def _neuron_column(
     return units, names
 
 
-def _weight_edge(tail: str, head: str, w: Value, style: _Style, title: str) -> Edge:
+def _weight_edge(tail: str, head: str, w: Value, style: _Scales, title: str) -> Edge:
     colour = weight_colour(w.data)
     attributes = {
         "color": colour,
         "penwidth": f"{0.3 + 3.7 * abs(w.data) / style.largest_weight:.2f}",
-        "tooltip": f"{title}\nw = {w.data!r}\ngrad = {w.grad!r}",
+        "tooltip": f"{title}\nw = {w.data!r}" + (f"\ngrad = {w.grad!r}" if style.style.show_grads else ""),
     }
     if style.edge_labels:
-        label = f"w {style.number(w.data)}\n∂w {style.number(w.grad)}"
+        label = f"w {style.number(w.data)}" + (
+            f"\n∂w {style.number(w.grad)}" if style.style.show_grads else ""
+        )
         attributes |= {"label": label, "fontsize": "8", "fontcolor": colour}
     return Edge(tail, head, attributes)
 
 
-def _add_heatmaps(figure: Figure, columns: Sequence[Column], last: int, decimals: int) -> None:
+def _add_heatmaps(figure: Figure, columns: Sequence[Column], last: int, style: NetworkStyle) -> None:
     """The heat-map panel, in a column of its own right of the last layer."""
     layers = [
         (
@@ -300,15 +324,18 @@ def _add_heatmaps(figure: Figure, columns: Sequence[Column], last: int, decimals
         for position, c in enumerate(columns, start=1)
         if isinstance(c, NeuronColumn)
     ]
-    figure.statements.append(Node("heatmaps", heatmap_panel(layers, decimals), {"shape": "plaintext"}))
+    panel = heatmap_panel(layers, style.decimals, style.show_grads)
+    figure.statements.append(Node("heatmaps", panel, {"shape": "plaintext"}))
     figure.statements.append(Edge(f"layer{last}", "heatmaps", {"style": "invis"}))
 
 
 def _summary(
-    columns: Sequence[Column], nin: int, weight_count: int, max_weights: int, figure: Figure, decimals: int
+    columns: Sequence[Column], nin: int, weight_count: int, figure: Figure, style: NetworkStyle
 ) -> Figure:
     """One box per layer with weight and gradient statistics, for networks too big to draw weight by weight."""
-    figure.caption = markup(f"{weight_count:,} weights > max_weights={max_weights:,}: one box per layer")
+    figure.caption = markup(
+        f"{weight_count:,} weights > max_weights={style.max_weights:,}: one box per layer"
+    )
     figure.statements.append(
         Node("in", f"<b>{plural(nin, 'input')}</b>", {"shape": "box", "style": "rounded"})
     )
@@ -319,21 +346,21 @@ def _summary(
         elif isinstance(column, ActivationColumn):
             rows = [[f"<b>layer {position}</b>: {markup(column.name)}"]]
         else:
-            rows = _layer_statistics(position, column, decimals)
+            rows = _layer_statistics(position, column, style)
         box = {"shape": "box3d", "style": "filled", "fillcolor": COLLAPSED_FILL}
         figure.statements += [Node(f"layer{position}", table(rows), box), Edge(previous, f"layer{position}")]
         previous = f"layer{position}"
     return figure
 
 
-def _layer_statistics(position: int, column: NeuronColumn, decimals: int) -> list[list[str]]:
+def _layer_statistics(position: int, column: NeuronColumn, style: NetworkStyle) -> list[list[str]]:
     """Rows of a layer's summary box: count, mean, standard deviation, extremes and largest |gradient|."""
     w = [x.data for n in column.neurons for x in n.w]
     mean = math.fsum(w) / len(w)
     std = math.sqrt(math.fsum((x - mean) ** 2 for x in w) / len(w))  # population standard deviation
 
     def number(x: float) -> str:
-        return markup(format_number(x, decimals))
+        return markup(format_number(x, style.decimals))
 
     activations = markup(", ".join(sorted({n.activation for n in column.neurons})))
     largest_grad = max(abs(x.grad) for n in column.neurons for x in n.w)

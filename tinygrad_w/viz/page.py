@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 
-__all__ = ["CONTROLS", "CONTROLS_SCRIPT", "PAGE_STYLE", "data_script", "frames_page"]
+__all__ = [
+    "CONTROLS",
+    "CONTROLS_SCRIPT",
+    "PAGE_STYLE",
+    "TOKENS",
+    "data_script",
+    "encode_changes",
+    "frames_page",
+]
 
 PAGE_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -19,6 +28,8 @@ body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 button { font-size: 1em; padding: 0.3em 0.8em; }
 #slider { width: 20em; vertical-align: middle; }
 #counter { display: inline-block; min-width: 8em; text-align: center; }
+.frame { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+.picture { flex: 1 1 40em; min-width: 0; }
 .picture svg { max-width: 100%; height: auto; }
 #caption { font-size: 1.05em; max-width: 60em; min-height: 3em; }
 pre { background: #f4f4f4; padding: 1em; overflow: auto; }
@@ -66,24 +77,33 @@ function controls(count, show, label) {
 }
 """
 
-# Swaps in the pieces of each frame: data.changes[k] lists [id, markup] for the pieces frame k changes.
+# Swaps in the pieces of each frame. data.changes[k] lists, for each piece frame k changes, [id, markup]
+# or [id, patch]: a patch lists [position, text] pairs replacing tokens of the piece's previous markup,
+# cut as TOKENS cuts it in Python (attribute values and texts between tags), so the page stays small.
 _SWAP_SCRIPT = """
 (function () {
   var data = JSON.parse(document.getElementById("frame-data").textContent);
-  var captions = data.captions, versions = {}, shown = {};
+  var captions = data.captions, versions = {}, shown = {}, tokens = /("[^"]*"|>[^<]*<)/;
+  function patched(markup, patch) {
+    var parts = markup.split(tokens);
+    patch.forEach(function (change) { parts[change[0]] = change[1]; });
+    return parts.join("");
+  }
   data.changes.forEach(function (changes, k) {
     changes.forEach(function (change) {
       var id = change[0];
-      if (!versions[id]) { versions[id] = [[0, document.getElementById(id)]]; shown[id] = 0; }
-      versions[id].push([k, change[1]]);
+      if (!versions[id]) { versions[id] = [[0, document.getElementById(id), data.base[id]]]; shown[id] = 0; }
+      var list = versions[id], before = list[list.length - 1][2];
+      var markup = typeof change[1] === "string" ? change[1] : patched(before, change[1]);
+      list.push([k, null, markup]);
     });
   });
   function element(id, v) {
     var version = versions[id][v];
-    if (typeof version[1] === "string") {
+    if (version[1] === null) {
       var wrapped = data.svg
-        ? '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">' + version[1] + "</svg>"
-        : "<div>" + version[1] + "</div>";
+        ? '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">' + version[2] + "</svg>"
+        : "<div>" + version[2] + "</div>";
       var parsed = new DOMParser().parseFromString(wrapped, data.svg ? "image/svg+xml" : "text/html");
       version[1] = document.importNode(parsed.getElementById(id), true);
     }
@@ -101,6 +121,29 @@ _SWAP_SCRIPT = """
 })();
 """
 
+TOKENS = re.compile(r'("[^"]*"|>[^<]*<)')  # the same cut as the page's script makes
+
+
+def encode_changes(
+    base: dict[str, str], changes: Sequence[Sequence[tuple[str, str]]]
+) -> list[list[tuple[str, str | list[tuple[int, str]]]]]:
+    """Each change as a patch of the piece's previous markup when only attribute values and texts
+    differ (a weight's colour and width, a number), else as the whole markup."""
+    latest = dict(base)
+    encoded: list[list[tuple[str, str | list[tuple[int, str]]]]] = []
+    for frame in changes:
+        encoded.append([])
+        for piece, markup in frame:
+            before, after = TOKENS.split(latest[piece]), TOKENS.split(markup)
+            if len(before) == len(after) and before[::2] == after[::2]:  # the same tags in the same order
+                encoded[-1].append(
+                    (piece, [(k, text) for k, text in enumerate(after) if k % 2 and text != before[k]])
+                )
+            else:
+                encoded[-1].append((piece, markup))
+            latest[piece] = markup
+    return encoded
+
 
 def data_script(data: object) -> str:
     """A JSON script element the page's script reads (``</`` escaped so the data cannot end the element)."""
@@ -114,13 +157,23 @@ def frames_page(
     picture: str,
     captions: Sequence[str],
     changes: Sequence[Sequence[tuple[str, str]]],
+    base: dict[str, str],
     *,
     svg: bool = True,
     label: str = "frame",
+    aside: str = "",
 ) -> str:
     """A page showing ``picture`` (markup of frame 0), then for frame k the pieces ``changes[k]`` as
-    (element id, markup) pairs, with ``captions[k]`` above. ``svg``: the pieces are SVG (else HTML)."""
-    data = {"captions": list(captions), "changes": [list(c) for c in changes], "svg": svg, "label": label}
+    (element id, markup) pairs, with ``captions[k]`` above; ``base`` holds the frame-0 markup of every
+    piece that changes. ``svg``: the pieces are SVG (else HTML).
+    ``aside`` (markup, a plot say) goes between the caption and the picture; its pieces may change too."""
+    data = {
+        "captions": list(captions),
+        "changes": encode_changes(base, changes),
+        "base": base,
+        "svg": svg,
+        "label": label,
+    }
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -133,8 +186,11 @@ def frames_page(
 <p>{intro}</p>
 {CONTROLS}
 <p id="caption"></p>
+<div class="frame">
+{aside}
 <div class="picture">
 {picture}
+</div>
 </div>
 {data_script(data)}
 <script>{CONTROLS_SCRIPT}{_SWAP_SCRIPT}</script>

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import re
 import textwrap
 import warnings
 from collections.abc import Sequence
@@ -27,13 +26,13 @@ from pathlib import Path
 from tinygrad_w.core.errors import show
 from tinygrad_w.core.reverse import backpropagate, topological_order
 from tinygrad_w.core.value import Value, check_finite, float_pullback
-from tinygrad_w.errors import ArgumentError, OperandTypeError
+from tinygrad_w.errors import ArgumentError, OperandTypeError, RenderError
 from tinygrad_w.viz.dot import INSTALL_HINT, GraphvizMissingWarning, write_file
 from tinygrad_w.viz.expression import StepMarks, node_name, prepare_graph
 from tinygrad_w.viz.figure import Figure, Node
-from tinygrad_w.viz.layout import CORNERS, PinnedLayout, lay_out, pinned_source, render_pinned, svg_parts
+from tinygrad_w.viz.layout import PinnedLayout, frame_pieces, lay_out, pinned_source, render_pinned
 from tinygrad_w.viz.page import frames_page
-from tinygrad_w.viz.text import LEFT_BREAK, format_number, markup
+from tinygrad_w.viz.text import LEFT_BREAK, format_number, markup, visible_length
 
 __all__ = ["MAX_STEPS_CEILING", "BackpropStep", "backprop_frames", "backprop_steps"]
 
@@ -265,7 +264,7 @@ class _FrameFigures:
         widest = {n.name: n for n in self.first.nodes()}
         for changed in self.changed[1:]:
             for node in changed:
-                if _visible_length(node.label) > _visible_length(widest[node.name].label):
+                if visible_length(node.label) > visible_length(widest[node.name].label):
                     widest[node.name] = node
         figure = Figure(self.first.name, self.first.settings, "", [], self.first.ranks)
         figure.statements = [widest[s.name] if isinstance(s, Node) else s for s in self.first.statements]
@@ -276,11 +275,6 @@ class _FrameFigures:
             Node("caption", (markup(longest) + LEFT_BREAK) * most, {"shape": "plaintext", "fontsize": "11"})
         )
         return figure
-
-
-def _visible_length(label: str | None) -> int:
-    """Characters a label shows (markup tags and entities aside): how wide its node must be."""
-    return len(html.unescape(re.sub(r"<[^>]*>", "", label or "")))
 
 
 def _write_svg_frames(
@@ -295,19 +289,14 @@ def _write_svg_frames(
         for k, changed in enumerate(figures.changed[1:], start=1)
     ]
     svgs = render_pinned(sources, "backprop_frames")
-    assert svgs is not None  # dot was found a moment ago, and neato comes with it
-    frame = svg_parts(svgs[0])
-    changes: list[list[tuple[str, str]]] = [[]]
-    for k, svg in enumerate(svgs):
-        parts = {name: part for name, part in svg_parts(svg).parts.items() if name not in CORNERS}
-        frame.parts.update(parts)
-        write_file(folder / f"frame_{k:03d}.svg", frame.joined().encode("utf-8"))
-        if k:
-            changes.append([(name, part) for name, part in parts.items() if name != "caption"])
-    first = svg_parts(svgs[0])
-    shown = {name: part for name, part in first.parts.items() if name not in (*CORNERS, "caption")}
-    picture = first.head[first.head.find("<svg") :] + "".join(shown.values()) + first.tail
-    return frames_page(title, _INTRO, picture, captions, changes, label="step")
+    if svgs is None:  # Graphviz installs neato with dot: this one is missing on its own
+        raise RenderError(f"backprop_frames: found Graphviz's dot but not its neato program; {INSTALL_HINT}")
+
+    def write(k: int, svg: str) -> None:
+        write_file(folder / f"frame_{k:03d}.svg", svg.encode("utf-8"))
+
+    pieces = frame_pieces(svgs, leave_out=("caption",), write=write)  # the page shows the caption as text
+    return frames_page(title, _INTRO, pieces.picture, captions, pieces.changes, pieces.base, label="step")
 
 
 def _write_dot_frames(figures: _FrameFigures, folder: Path, title: str, captions: Sequence[str]) -> str:
@@ -316,13 +305,8 @@ def _write_dot_frames(figures: _FrameFigures, folder: Path, title: str, captions
     sources = []
     for k, changed in enumerate(figures.changed):
         statements.update({node.name: node for node in changed})
-        figure = Figure(
-            figures.first.name,
-            figures.first.settings,
-            figures.caption(k).label or "",
-            [statements.get(s.name, s) if isinstance(s, Node) else s for s in figures.first.statements],
-            figures.first.ranks,
-        )
+        nodes = [statements.get(s.name, s) if isinstance(s, Node) else s for s in figures.first.statements]
+        figure = replace(figures.first, caption=figures.caption(k).label or "", statements=nodes)
         sources.append(figure.source())
         write_file(folder / f"frame_{k:03d}.dot", sources[-1].encode("utf-8"))
     warnings.warn(
@@ -335,12 +319,8 @@ def _write_dot_frames(figures: _FrameFigures, folder: Path, title: str, captions
     changes: list[list[tuple[str, str]]] = [[]]
     changes += [[("source", pre.format(html.escape(source)))] for source in sources[1:]]
     note = f"<p><b>Graphviz's dot program is not installed</b>: {html.escape(INSTALL_HINT)}.</p>"
-    return frames_page(
-        title,
-        f"{note}{_INTRO}",
-        pre.format(html.escape(sources[0])),
-        captions,
-        changes,
-        svg=False,
-        label="step",
+    first = pre.format(html.escape(sources[0]))
+    page = frames_page(
+        title, f"{note}{_INTRO}", first, captions, changes, {"source": first}, svg=False, label="step"
     )
+    return page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "printable",
     "shorten",
     "table",
+    "visible_length",
 ]
 
 LEFT_BREAK = '<br align="left"/>'  # ends a left-aligned line of an HTML-like label
@@ -41,6 +43,11 @@ def format_number(x: float, decimals: int = 4) -> str:
         # the first significant digit is digit -floor(log10|x|) after the point; show one more
         decimals = max(decimals, 1 - math.floor(math.log10(magnitude)))
     return f"{x:.{decimals}f}"
+
+
+def visible_length(label: str | None) -> int:
+    """Characters an HTML-like label shows (tags and entities aside): how wide its node must be."""
+    return len(html.unescape(re.sub(r"<[^>]*>", "", label or "")))
 
 
 def plural(count: int, noun: str) -> str:
