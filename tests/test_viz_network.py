@@ -225,3 +225,16 @@ def test_layer_boxes_say_neuron_for_one_and_keep_the_networks_order() -> None:
     listed = re.findall(r"label='(L1\.N\d\.(?:w\d|b))'", tooltip)
     network_order = [p.label for p in model.layers[0].parameters()]
     assert listed == network_order[: len(listed)] and len(listed) == 12  # N0.w0, N0.w1, N0.b, N1.w0, ...
+
+
+def test_neuron_boxes_of_one_pass_are_drawn_in_the_neurons_order() -> None:
+    model = MLP(2, [8, 8, 1], activation="tanh", seed=0)
+    out = model([0.5, -0.25])
+    assert isinstance(out, Value)
+    out.backward()
+    source = viz.draw_graph(out, collapse="neurons", network=model).source
+    title = dict(re.findall(r"^\t(g\d+) \[label=<.*?<b>neuron (L\d\.N\d)</b>", source, re.MULTILINE))
+    columns = [line.split("; ") for line in re.findall(r"^\t\{rank=same; (.*)\}$", source, re.MULTILINE)]
+    kept = [[title[g] for g in names] for names in columns]
+    assert kept == [[f"L1.N{j}" for j in range(8)], [f"L2.N{j}" for j in range(8)]]
+    assert re.search(r"^\tg\d+ -> g\d+ -> g\d+ .*\[style=invis\]$", source, re.MULTILINE)  # the order is held

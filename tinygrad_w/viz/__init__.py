@@ -1,6 +1,8 @@
 """Drawings: expression graphs (expression.py), networks (network.py), backpropagation step by step
-(stepper.py) and training as an animation (animation.py), written to files by render (dot.py). They read graphs through the core's public API and
-networks through a small protocol (networks.py), never importing tinygrad_w.nn."""
+(stepper.py) and training as an animation (animation.py), written to files by render (dot.py).
+
+They read graphs through the core's public API and networks through a small protocol (networks.py):
+viz never imports tinygrad_w.nn, train or batched."""
 
 from tinygrad_w.errors import RenderError
 from tinygrad_w.viz.animation import HistoryLike, Snapshot, animate_training, snapshots_from_history

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from tinygrad_w.core.value import Value
 from tinygrad_w.errors import ArgumentError
@@ -171,7 +172,7 @@ def _renumber(group_of: list[int], candidates: list[Group]) -> list[Group]:
         if g not in renumber:
             renumber[g] = len(groups)
             old = candidates[g]
-            groups.append(Group(old.kind, old.title, [], list(old.hidden_parameters), old.layer, old.folded))
+            groups.append(replace(old, members=[], hidden_parameters=list(old.hidden_parameters)))
         group_of[i] = renumber[g]
         groups[group_of[i]].members.append(i)
     return groups

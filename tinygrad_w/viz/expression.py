@@ -111,6 +111,7 @@ class DrawnGraph:
                 figure.statements.append(_value_box(self, i))
                 figure.statements += _operation(self, i)
         figure.statements += _boxes(self)
+        figure.ranks = [[f"g{g}" for g in column] for column in self.plan.columns]
         if wrap:
             wrap_rows(figure, ROW_RANKS, _ROW_RANKS_LIMIT, keep=("legend",))
         return figure

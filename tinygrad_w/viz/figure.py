@@ -106,6 +106,9 @@ def wrap_rows(figure: Figure, ranks_per_row: int, longer_than: int, keep: Sequen
     if longest <= longer_than:
         return 1
     row = {name: 0 if name in keep else r // ranks_per_row for name, r in rank.items()}
+    for column in figure.ranks:  # nodes kept in one column stay in one row
+        first = min(row[name] for name in column)
+        row.update(dict.fromkeys(column, first))
     for edge in figure.edges():
         if row[edge.tail] != row[edge.head]:
             edge.attributes["constraint"] = "false"

@@ -110,12 +110,25 @@ def neuron_plan(
         if root not in group_number:
             group_number[root] = len(groups)
             neuron = finder.pieces[root].neuron
-            groups.append(Group("neuron", f"neuron {names[neuron]}", layer=neuron[0]))
+            groups.append(Group("neuron", f"neuron {names[neuron]}", layer=neuron[0], unit=neuron[1]))
         group_of[i] = group_number[root]
         groups[group_of[i]].members.append(i)
     rank = {v: k for k, v in enumerate(owners)}  # the network's own order of its parameters
     _hide_parameters(order, index, group_of, groups, sorted(neuron_of, key=lambda p: rank[order[p]]))
-    return Plan(group_of, groups)
+    plan = Plan(group_of, groups)
+    plan.columns = _layer_columns(order, index, plan)
+    return plan
+
+
+def _layer_columns(order: Sequence[Value], index: dict[Value, int], plan: Plan) -> list[list[int]]:
+    """The neuron boxes of each pass through a layer, in the neurons' order (N0, N1, ...), so that the
+    drawing keeps them in that order instead of wherever Graphviz's crossing minimizer puts them."""
+    sets = _merge_passes(order, index, plan)
+    passes: dict[int, list[int]] = {}
+    for g, group in enumerate(plan.groups):
+        if group.kind == "neuron":
+            passes.setdefault(sets.find(g), []).append(g)
+    return [sorted(boxes, key=lambda g: plan.groups[g].unit) for boxes in passes.values() if len(boxes) > 1]
 
 
 def _hide_parameters(

@@ -23,6 +23,7 @@ class Group:
     members: list[int] = field(default_factory=list)  # indices into the topological order
     hidden_parameters: list[int] = field(default_factory=list)  # parameters shown only in this box
     layer: int = 0  # for neuron and layer boxes: the layer's number in the network
+    unit: int = 0  # for neuron boxes: the neuron's number in its layer
     folded: bool = False  # for sum boxes: whether their terms were folded already
 
 
@@ -34,6 +35,7 @@ class Plan:
     group_of: list[int]
     groups: list[Group]
     caption: str = ""
+    columns: list[list[int]] = field(default_factory=list)  # boxes drawn one above the other, in order
 
 
 def node_cost(v: Value) -> int:
