@@ -12,7 +12,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_w import Value
-from tinygrad_w.errors import ArgumentError, OperationOverflowError, ShapeError
+from tinygrad_w.errors import (
+    ArgumentError,
+    NonFiniteError,
+    OperandTypeError,
+    OperationOverflowError,
+    ShapeError,
+)
 from tinygrad_w.nn.batchnorm import Activation, BatchNorm1d, Sequential
 from tinygrad_w.nn.layers import Layer
 from tinygrad_w.testing.gradcheck import numeric_gradient
@@ -226,3 +232,49 @@ def test_fit_never_gives_batch_norm_a_batch_of_one() -> None:
     optimizer = optim.SGD(model.parameters(), lr=0.1)
     fit(model, X, y, optimizer=optimizer, epochs=2, batch_size=8, progress=False)  # 8 + 9, not 8 + 8 + 1
     assert optimizer.step_count == 4
+
+
+def test_train_takes_a_flag_not_a_truthy_string() -> None:
+    bn = BatchNorm1d(2)
+    bn.eval()
+    with pytest.raises(
+        OperandTypeError, match=r"^BatchNorm1d BN.train: mode must be True or False, got str 'no'"
+    ):
+        bn.train("no")  # type: ignore[arg-type]
+    assert bn.training is False  # unchanged
+    model = Sequential(BatchNorm1d(2))
+    with pytest.raises(OperandTypeError, match=r"^Sequential.train: mode must be True or False"):
+        model.train(0)  # type: ignore[arg-type]
+    assert model.layers[0].training is True
+
+
+def test_running_state_round_trips() -> None:
+    bn = BatchNorm1d(2)
+    saved = bn.running_state()
+    bn([[1.0, 2.0], [3.0, 5.0]])
+    assert bn.running_mean != [0.0, 0.0] and bn.num_batches_tracked == 1
+    bn.restore_running_state(saved)
+    assert (bn.running_mean, bn.running_var, bn.num_batches_tracked) == ([0.0, 0.0], [1.0, 1.0], 0)
+    model = Sequential(BatchNorm1d(2), Activation("relu"))
+    state = model.running_state()
+    model([[1.0, 2.0], [3.0, 5.0]])
+    model.restore_running_state(state)
+    assert model.layers[0].running_mean == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"num_features": 2.0}, OperandTypeError, "num_features must be an integer"),
+        ({"num_features": 10**9}, ArgumentError, "num_features must be an integer >= 1 and <= 100,000"),
+        ({"num_features": 2, "eps": 0.0}, ArgumentError, "eps must be > 0"),
+        ({"num_features": 2, "momentum": math.nan}, NonFiniteError, "momentum must be finite"),
+        ({"num_features": 2, "momentum": 1.5}, ArgumentError, r"momentum must be in \[0, 1\]"),
+        ({"num_features": 2, "label": None}, OperandTypeError, "label must be a str"),
+    ],
+)
+def test_bad_settings_name_the_setting(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=f"^BatchNorm1d: {message}"):
+        BatchNorm1d(**kwargs)  # type: ignore[arg-type]

@@ -11,11 +11,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_w.errors import ArgumentError, OperandTypeError
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError
 from tinygrad_w.train.data import Dataset, blobs, circles, moons, spirals, to_01, to_pm1, xor
 
 GENERATORS: dict[str, Callable[..., Dataset]] = {
@@ -124,21 +125,62 @@ def test_label_conversions() -> None:
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "error", "message"),
     [
-        lambda: moons(n=1),
-        lambda: moons(n=2.5),  # type: ignore[arg-type]
-        lambda: moons(noise=-0.1),
-        lambda: circles(factor=1.0),
-        lambda: xor(noise=math.nan),
-        lambda: blobs(centers=0),
-        lambda: blobs(centers=[[1.0, 2.0, 3.0]]),
-        lambda: spirals(classes=0),
+        (lambda: moons(n=1), ArgumentError, "moons: n must be an integer >= 2"),
+        (lambda: moons(n=2.5), OperandTypeError, "moons: n must be an integer, got float 2.5"),  # type: ignore[arg-type]
+        (lambda: moons(noise=-0.1), ArgumentError, "moons: noise must be >= 0, got -0.1"),
+        (lambda: circles(factor=1.0), ArgumentError, r"circles: factor must be in \[0, 1\)"),
+        (lambda: xor(noise=math.nan), NonFiniteError, "xor: noise must be finite, got nan"),
+        (lambda: blobs(centers=0), ArgumentError, "blobs: centers must be an integer >= 1"),
+        (
+            lambda: blobs(centers=[[1.0, 2.0, 3.0]]),
+            ArgumentError,
+            "blobs: centre 0 must be two finite numbers",
+        ),
+        (lambda: blobs(centers=[[1.0, math.inf]]), NonFiniteError, "blobs: centre 0 must be finite"),
+        (lambda: spirals(classes=0), ArgumentError, "spirals: classes must be an integer >= 1"),
+        (lambda: moons(seed="a"), OperandTypeError, "moons: seed must be an int or None, got str 'a'"),  # type: ignore[arg-type]
+        (lambda: to_01(5), OperandTypeError, "to_01: expected a list of labels, got int 5"),  # type: ignore[arg-type]
     ],
 )
-def test_bad_arguments(call: Callable[[], object]) -> None:
-    with pytest.raises(ArgumentError):
+def test_bad_arguments(call: Callable[[], object], error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=f"^{message}"):
         call()
+
+
+def test_huge_counts_are_refused_before_any_work() -> None:
+    # 10**12 points would exhaust memory: the limit is stated in the message, and nothing is drawn.
+    with pytest.raises(ArgumentError, match=r"moons: n must be an integer >= 2 and <= 1,000,000"):
+        moons(n=10**12)
+    with pytest.raises(ArgumentError, match=r"blobs: centers must be an integer >= 1 and <= 1,000,000"):
+        blobs(centers=10**12)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: moons(10, noise=1e308), r"moons: noise=1e\+308 makes point \d+ \[.*inf"),
+        (lambda: blobs(10, std=1e308), r"blobs: std=1e\+308, box=3.0 makes point \d+"),
+        (lambda: blobs(10, box=1e308), r"blobs: std=0.5, box=1e\+308 makes point \d+"),
+        (lambda: circles(10, noise=1e308), r"circles: noise=1e\+308 makes point"),
+        (lambda: xor(10, noise=1e308), r"xor: noise=1e\+308 makes point"),
+        (
+            lambda: spirals(10, noise=1e308, turns=1e308),
+            r"spirals: noise=1e\+308, turns=1e\+308 makes the angle of a point inf",
+        ),
+    ],
+)
+def test_finite_settings_that_overflow_are_refused_not_returned_as_infinities(
+    call: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(NonFiniteError, match=message):
+        call()
+
+
+def test_numpy_labels_convert() -> None:
+    assert to_01(np.array([-1, 1])) == [0, 1]
+    assert to_pm1([np.int64(0), np.float32(1.0)]) == [-1, 1]
 
 
 def test_bad_centres_type() -> None:

@@ -172,9 +172,9 @@ def test_bad_initializer_arguments(
 
 def test_bad_sample_arguments() -> None:
     he = init.he_uniform()
-    with pytest.raises(ValueError, match="fan_in must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="fan_in must be an integer >= 1 and <= 10,000,000, got 0"):
         he.sample(0, 1, 1, random.Random(0))
-    with pytest.raises(ValueError, match="count must be an int >= 0"):
+    with pytest.raises(ValueError, match="count must be an integer >= 0"):
         he.sample(1, 1, -1, random.Random(0))
     with pytest.raises(TypeError, match=r"rng must be a random\.Random"):
         he.sample(1, 1, 1, 42)  # type: ignore[arg-type]
@@ -191,5 +191,47 @@ def test_a_custom_initializer_is_a_small_subclass() -> None:
     model = tg.MLP(2, [3, 1], init=Alternating(), seed=0)
     assert [w.data for w in model.layers[0].neurons[0].w] == [0.5, -0.5]
     assert repr(Alternating()) == "alternating"
-    with pytest.raises(ValueError, match=r"alternating\.sample: fan_out must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"alternating\.sample: fan_out must be an integer >= 1"):
         Alternating().sample(1, 0, 1, random.Random(0))
+
+
+def test_finite_settings_that_would_draw_infinities_are_refused() -> None:
+    # U[-1e308, 1e308] is 2e308 wide: too wide for a float, refused when it is made.
+    with pytest.raises(
+        tg.ArgumentError, match=r"^uniform: the width b - a of \[-1e\+308, 1e\+308\] is too large"
+    ):
+        init.uniform(-1e308, 1e308)
+    # A normal whose scale overflows on a large draw: the draw is checked, never returned as inf.
+    with pytest.raises(tg.NonFiniteError, match=r"^normal\(0\.0, 1e\+308\)\.sample: got -?inf"):
+        init.normal(0.0, 1e308).sample(1, 1, 50, random.Random(0))
+    with pytest.raises(tg.NonFiniteError, match=r"^xavier_uniform\(gain=1e\+308\)\.sample"):
+        init.xavier_uniform(gain=1e308).sample(1, 1, 5, random.Random(0))
+
+
+def test_a_custom_draw_must_return_finite_numbers_in_a_list() -> None:
+    class Broken(Initializer):
+        name = "broken"
+
+        def __init__(self, values: object) -> None:
+            self.values = values
+
+        def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
+            return self.values  # type: ignore[return-value]
+
+    with pytest.raises(tg.NonFiniteError, match=r"^broken\.sample: got nan"):
+        Broken([math.nan]).sample(1, 1, 1, random.Random(0))
+    with pytest.raises(tg.OperandTypeError, match=r"^broken\.sample: expected a real number"):
+        Broken(["0.5"]).sample(1, 1, 1, random.Random(0))
+    with pytest.raises(tg.ShapeError, match=r"^broken\.draw: asked for a list of 1 values, returned 'ab'"):
+        Broken("ab").sample(1, 1, 1, random.Random(0))
+    assert Broken([np.float32(0.5)]).sample(1, 1, 1, random.Random(0)) == [0.5]
+
+
+def test_huge_counts_and_wrong_types_are_refused() -> None:
+    with pytest.raises(
+        tg.ArgumentError,
+        match=r"^he_uniform\(gain=.*\)\.sample: count must be an integer >= 0 and <= 10,000,000",
+    ):
+        init.he_uniform().sample(1, 1, 10**12, random.Random(0))
+    with pytest.raises(tg.OperandTypeError, match=r"^calculate_gain: activation must be a name"):
+        init.calculate_gain(["relu"])  # type: ignore[arg-type]

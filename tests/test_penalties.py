@@ -104,3 +104,18 @@ def test_no_parameters_give_zero() -> None:
 def test_bad_arguments(call: Callable[[], Value], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("penalty", [l1, l2])
+def test_a_single_value_or_a_number_is_not_a_list_of_parameters(penalty: Callable[..., Value]) -> None:
+    name = penalty.__name__
+    with pytest.raises(
+        tg.OperandTypeError, match=rf"^{name}: expected a list of Values or a Module, got Value"
+    ):
+        penalty(Value(1.0), 1)
+    with pytest.raises(
+        tg.OperandTypeError, match=rf"^{name}: expected a list of Values or a Module, got int 3"
+    ):
+        penalty(3, 1)
+    with pytest.raises(tg.NonFiniteError, match=rf"^{name}: the strength must be finite, got <an int of"):
+        penalty([Value(1.0)], 10**5000)

@@ -36,7 +36,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tinygrad_w.core.value import Value, operand
-from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
+from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting
 from tinygrad_w.nn.layers import ACTIVATIONS, ModelWeightStats, Module, weight_stats
 
 __all__ = ["Activation", "BatchNorm1d", "Sequential"]
@@ -59,17 +60,15 @@ class BatchNorm1d(Module):
     def __init__(
         self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *, label: str = "BN"
     ) -> None:
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ArgumentError(f"BatchNorm1d: num_features must be an int >= 1, got {num_features!r}")
-        for name, value, high in (("eps", eps, math.inf), ("momentum", momentum, 1.0)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
-                raise ArgumentError(f"BatchNorm1d: {name} must be a number in [0, {high:g}], got {value!r}")
-        if eps == 0:
-            raise ArgumentError("BatchNorm1d: eps must be > 0 (it keeps a constant unit from dividing by 0)")
-        self.num_features = num_features
-        self.nin = num_features
-        self.eps = float(eps)
-        self.momentum = float(momentum)
+        self.num_features = count_setting(num_features, "num_features", "BatchNorm1d", maximum=100_000)
+        self.nin = self.num_features
+        # eps > 0 keeps a constant unit (variance 0) from dividing by 0
+        self.eps = real_setting(eps, "eps", "BatchNorm1d", low=0.0, low_open=True)
+        self.momentum = real_setting(momentum, "momentum", "BatchNorm1d", low=0.0, high=1.0)
+        if not isinstance(label, str):
+            raise OperandTypeError(
+                f"BatchNorm1d: label must be a str, got {type(label).__name__} {show(label)}"
+            )
         self.label = label
         self.gamma = [Value(1.0, f"{label}.gamma{j}") for j in range(num_features)]
         self.beta = [Value(0.0, f"{label}.beta{j}") for j in range(num_features)]
@@ -80,7 +79,7 @@ class BatchNorm1d(Module):
 
     def train(self, mode: bool = True) -> BatchNorm1d:
         """Training mode: batch statistics, running averages updated. Returns self."""
-        self.training = bool(mode)
+        self.training = flag_setting(mode, "mode", f"BatchNorm1d {self.label}.train")
         return self
 
     def eval(self) -> BatchNorm1d:
@@ -113,10 +112,25 @@ class BatchNorm1d(Module):
             self.num_batches_tracked += 1
         return outputs
 
+    def running_state(self) -> dict[str, Any]:
+        """A copy of what a training forward pass changes (the running statistics), for
+        :meth:`restore_running_state`: ``fit`` puts it back when a step fails."""
+        return {
+            "running_mean": list(self.running_mean),
+            "running_var": list(self.running_var),
+            "num_batches_tracked": self.num_batches_tracked,
+        }
+
+    def restore_running_state(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`running_state` returned."""
+        self.running_mean = list(state["running_mean"])
+        self.running_var = list(state["running_var"])
+        self.num_batches_tracked = state["num_batches_tracked"]
+
     def _check(self, batch: Sequence[Sequence[Value | float]]) -> list[list[Value]]:
         where = f"BatchNorm1d {self.label}"
         if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence) or len(batch) == 0:
-            raise ShapeError(f"{where}: expected a non-empty list of samples, got {batch!r}")
+            raise ShapeError(f"{where}: expected a non-empty list of samples, got {show(batch)}")
         if self.training and len(batch) < 2:
             raise ShapeError(
                 f"{where}: training needs at least 2 samples per batch to estimate a variance, got 1 "
@@ -126,7 +140,7 @@ class BatchNorm1d(Module):
         for i, sample in enumerate(batch):
             if isinstance(sample, (str, bytes)) or not isinstance(sample, Sequence):
                 raise ShapeError(
-                    f"{where}: sample {i} must be a list of {self.num_features} values, got {sample!r}"
+                    f"{where}: sample {i} must be a list of {self.num_features} values, got {show(sample)}"
                 )
             if len(sample) != self.num_features:
                 raise ShapeError(
@@ -166,12 +180,16 @@ class Activation(Module):
     no parameters. Use it after a ``Layer(..., "linear")`` and a ``BatchNorm1d``."""
 
     def __init__(self, name: str) -> None:
-        if name not in ACTIVATIONS:
-            raise ArgumentError(f"Activation: unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            raise ArgumentError(
+                f"Activation: unknown activation {show(name)}; known: {', '.join(ACTIVATIONS)}"
+            )
         self.name = name
         self._apply: Callable[[Value], Value] = ACTIVATIONS[name]
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
+        if isinstance(x, (str, bytes, Value)) or not isinstance(x, Sequence):
+            raise OperandTypeError(f"Activation {self.name}: expected a list of values, got {show(x)}")
         return [self._apply(_as_value(v, f"Activation {self.name}")) for v in x]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -203,14 +221,14 @@ class Sequential(Module):
             raise ArgumentError("Sequential: give at least one module")
         for k, layer in enumerate(layers):
             if not callable(layer) or not hasattr(layer, "parameters"):
-                raise OperandTypeError(f"Sequential: module {k} ({layer!r}) is not a callable module")
+                raise OperandTypeError(f"Sequential: module {k} ({show(layer)}) is not a callable module")
         self.layers = list(layers)
         nin = getattr(layers[0], "nin", None)
         self.nin = nin if isinstance(nin, int) else None
 
     def __call__(self, batch: Sequence[Sequence[Value | float]]) -> list[Any]:
         if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence) or len(batch) == 0:
-            raise ShapeError(f"Sequential: expected a non-empty list of samples, got {batch!r}")
+            raise ShapeError(f"Sequential: expected a non-empty list of samples, got {show(batch)}")
         rows: list[Any] = list(batch)
         for layer in self.layers:
             if getattr(layer, "batchwise", False):
@@ -222,10 +240,21 @@ class Sequential(Module):
 
     def train(self, mode: bool = True) -> Sequential:
         """Put every module that has modes (BatchNorm1d) in training (or evaluation) mode. Returns self."""
+        mode = flag_setting(mode, "mode", "Sequential.train")
         for layer in self.layers:
             if hasattr(layer, "train"):
                 layer.train(mode)
         return self
+
+    def running_state(self) -> list[Any]:
+        """The running state of every module that has one (BatchNorm1d), for :meth:`restore_running_state`."""
+        return [layer.running_state() if hasattr(layer, "running_state") else None for layer in self.layers]
+
+    def restore_running_state(self, state: list[Any]) -> None:
+        """Put back what :meth:`running_state` returned."""
+        for layer, saved in zip(self.layers, state):
+            if saved is not None:
+                layer.restore_running_state(saved)
 
     def eval(self) -> Sequential:
         return self.train(False)

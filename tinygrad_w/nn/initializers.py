@@ -31,8 +31,9 @@ import math
 import random
 from collections.abc import Callable
 
-from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError
-from tinygrad_w.nn.checks import finite_real
+from tinygrad_w.core.value import as_real
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
+from tinygrad_w.nn.checks import count_setting, real_setting
 
 __all__ = [
     "NAMES",
@@ -56,10 +57,14 @@ __all__ = [
 ]
 
 
+MAX_DRAWS = 10_000_000
+"""The most values one ``sample`` call draws (far above any scalar network; a resource limit)."""
+
+
 def _check_sizes(fan_in: int, fan_out: int, count: int, name: str) -> None:
+    where = f"{name}.sample"
     for what, n, least in (("fan_in", fan_in, 1), ("fan_out", fan_out, 1), ("count", count, 0)):
-        if isinstance(n, bool) or not isinstance(n, int) or n < least:
-            raise ArgumentError(f"{name}.sample: {what} must be an int >= {least}, got {n!r}")
+        count_setting(n, what, where, minimum=least, maximum=MAX_DRAWS)
 
 
 class Initializer:
@@ -79,9 +84,11 @@ class Initializer:
                 f"{self.name}.sample: rng must be a random.Random, got {type(rng).__name__}"
             )
         values = self.draw(fan_in, fan_out, count, rng)
-        if len(values) != count:  # a custom draw() that miscounts would silently shift every later weight
-            raise ShapeError(f"{self.name}.draw: asked for {count} values, returned {len(values)}")
-        return values
+        if not isinstance(values, list) or len(values) != count:  # a miscount would shift every later weight
+            size = len(values) if isinstance(values, list) else show(values)
+            raise ShapeError(f"{self.name}.draw: asked for a list of {count} values, returned {size}")
+        # A scale that is finite can still draw an infinity (U[-1e308, 1e308] is 2e308 wide).
+        return [as_real(value, f"{self.name}.sample") for value in values]
 
     def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
         """The draws themselves, arguments already checked; subclasses implement it."""
@@ -96,7 +103,7 @@ class Constant(Initializer):
     equal, get equal gradients and stay equal forever: random initialization exists to break that symmetry."""
 
     def __init__(self, value: float) -> None:
-        self.value = finite_real(value, "constant: value")
+        self.value = real_setting(value, "value", "constant")
         self.name = f"constant({self.value!r})"
 
     def draw(self, fan_in: int, fan_out: int, count: int, rng: random.Random) -> list[float]:
@@ -160,25 +167,22 @@ def constant(value: float) -> Initializer:
 
 def uniform(a: float = -1.0, b: float = 1.0) -> Initializer:
     """U[a, b], whatever the layer's size. The default U[-1, 1] is micrograd's initialization."""
-    low, high = finite_real(a, "uniform: a"), finite_real(b, "uniform: b")
+    low, high = real_setting(a, "a", "uniform"), real_setting(b, "b", "uniform")
     if low > high:
         raise ArgumentError(f"uniform: a must be <= b, got a={low!r}, b={high!r}")
+    if not math.isfinite(high - low):  # rng.uniform computes a + (b - a)·u
+        raise ArgumentError(f"uniform: the width b - a of [{low!r}, {high!r}] is too large for a float")
     return Uniform(f"uniform({low!r}, {high!r})", lambda fan_in, fan_out: (low, high))
 
 
 def normal(mean: float = 0.0, std: float = 1.0) -> Initializer:
     """N(mean, std²), whatever the layer's size."""
-    mu, sigma = finite_real(mean, "normal: mean"), finite_real(std, "normal: std")
-    if sigma < 0:
-        raise ArgumentError(f"normal: std must be >= 0, got {sigma!r}")
+    mu, sigma = real_setting(mean, "mean", "normal"), real_setting(std, "std", "normal", low=0.0)
     return Normal(f"normal({mu!r}, {sigma!r})", mu, lambda fan_in, fan_out: sigma)
 
 
 def _gain(gain: float, name: str) -> float:
-    g = finite_real(gain, f"{name}: gain")
-    if g <= 0:
-        raise ArgumentError(f"{name}: gain must be > 0, got {g!r}")
-    return g
+    return real_setting(gain, "gain", name, low=0.0, low_open=True)
 
 
 def xavier_uniform(gain: float = 1.0) -> Initializer:
@@ -254,9 +258,11 @@ def get(spec: str | Initializer) -> Initializer:
     if isinstance(spec, str):
         if spec in NAMES:
             return NAMES[spec]()
-        raise ArgumentError(f"unknown initializer {spec!r}; known: {', '.join(sorted(NAMES))}")
+        raise ArgumentError(
+            f"initializers.get: unknown initializer {show(spec)}; known: {', '.join(sorted(NAMES))}"
+        )
     raise OperandTypeError(
-        f"an initializer must be a name or an Initializer, got {type(spec).__name__} {spec!r}"
+        f"initializers.get: an initializer must be a name or an Initializer, got {type(spec).__name__} {show(spec)}"
     )
 
 
@@ -279,6 +285,8 @@ def calculate_gain(activation: str, param: float | None = None) -> float:
 
     Multiply it into an initializer: ``xavier_uniform(gain=calculate_gain("tanh"))``.
     """
+    if not isinstance(activation, str):
+        raise OperandTypeError(f"calculate_gain: activation must be a name, got {type(activation).__name__}")
     if activation in ("linear", "sigmoid", "softplus"):
         return 1.0
     if activation == "tanh":
@@ -286,7 +294,7 @@ def calculate_gain(activation: str, param: float | None = None) -> float:
     if activation == "relu":
         return math.sqrt(2.0)
     if activation == "leaky_relu":
-        slope = 0.01 if param is None else finite_real(param, "calculate_gain: leaky_relu slope")
+        slope = 0.01 if param is None else real_setting(param, "the leaky_relu slope", "calculate_gain")
         return math.sqrt(2.0 / (1.0 + slope**2))
     known = "linear, sigmoid, softplus, tanh, relu, leaky_relu"
-    raise ArgumentError(f"calculate_gain: unknown activation {activation!r}; known: {known}")
+    raise ArgumentError(f"calculate_gain: unknown activation {show(activation)}; known: {known}")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tinygrad_w.core.value import Value
-from tinygrad_w.errors import ArgumentError, OperandTypeError
-from tinygrad_w.nn.checks import finite_real
+from tinygrad_w.errors import OperandTypeError, show
+from tinygrad_w.nn.checks import real_setting
 from tinygrad_w.nn.layers import Module
 
 __all__ = ["elastic_net", "l1", "l2"]
@@ -24,19 +24,20 @@ def _values(params: Iterable[Value] | Module, where: str) -> list[Value]:
     """The Values a penalty covers: a module's weights, or the given Values."""
     if isinstance(params, Module):
         return params.weights()
+    if isinstance(params, (Value, str, bytes)) or not isinstance(params, Iterable):
+        raise OperandTypeError(
+            f"{where}: expected a list of Values or a Module, got {type(params).__name__} {show(params)}"
+        )
     values = list(params)
     for v in values:
         if not isinstance(v, Value):
-            raise OperandTypeError(f"{where}: expected Values or a Module, got {type(v).__name__} {v!r}")
+            raise OperandTypeError(f"{where}: expected Values or a Module, got {type(v).__name__} {show(v)}")
     return values
 
 
 def _strength(lam: object, where: str) -> float:
     """A penalty's strength: a finite real number >= 0."""
-    value = finite_real(lam, f"{where}: the strength")
-    if value < 0:
-        raise ArgumentError(f"{where}: the strength must be >= 0, got {value!r}")
-    return value
+    return real_setting(lam, "the strength", where, low=0.0)
 
 
 def _sum(terms: list[Value]) -> Value:

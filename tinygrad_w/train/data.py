@@ -16,24 +16,45 @@ Labels:
 from __future__ import annotations
 
 import math
+import numbers
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from tinygrad_w.errors import ArgumentError, OperandTypeError
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, show
+from tinygrad_w.nn.checks import count_setting, real_setting
 
 Dataset = tuple[list[list[float]], list[int]]
 
+MAX_SAMPLES = 1_000_000
+"""The most samples (and classes) a generator makes: a resource limit, far above what a scalar engine trains on."""
+
 
 def _count(n: object, name: str, where: str, minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
-        raise ArgumentError(f"{where}: {name} must be an integer >= {minimum}, got {n!r}")
-    return n
+    return count_setting(n, name, where, minimum=minimum, maximum=MAX_SAMPLES)
 
 
 def _nonnegative(x: object, name: str, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not (math.isfinite(x) and x >= 0):
-        raise ArgumentError(f"{where}: {name} must be a finite number >= 0, got {x!r}")
-    return float(x)
+    return real_setting(x, name, where, low=0.0)
+
+
+def _generator(seed: object, where: str) -> random.Random:
+    """The data set's own generator (never the global one); the seed is an int or None."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise OperandTypeError(
+            f"{where}: seed must be an int or None, got {type(seed).__name__} {show(seed)}"
+        )
+    return random.Random(None if seed is None else int(seed))
+
+
+def _finite(dataset: Dataset, where: str, settings: str) -> Dataset:
+    """The data set, once every coordinate is known to be finite: finite settings can still overflow
+    (noise 1e308 times a Gaussian draw of 2 is inf)."""
+    for i, point in enumerate(dataset[0]):
+        if not all(math.isfinite(x) for x in point):
+            raise NonFiniteError(
+                f"{where}: {settings} makes point {i} {point!r}, too large for a float; use smaller values"
+            )
+    return dataset
 
 
 def _shuffled(points: list[list[float]], labels: list[int], rng: random.Random) -> Dataset:
@@ -53,7 +74,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: int | None = 0) -> Dataset:
     coordinate. The lower moon gets the extra point when n is odd."""
     n = _count(n, "n", "moons", 2)
     noise = _nonnegative(noise, "noise", "moons")
-    rng = random.Random(seed)
+    rng = _generator(seed, "moons")
     n_upper = n // 2
     n_lower = n - n_upper
     points, labels = [], []
@@ -66,7 +87,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: int | None = 0) -> Dataset:
                 x1, x2 = 1.0 - math.cos(t), 0.5 - math.sin(t)
             points.append([x1 + rng.gauss(0.0, noise), x2 + rng.gauss(0.0, noise)])
             labels.append(label)
-    return _shuffled(points, labels, rng)
+    return _finite(_shuffled(points, labels, rng), "moons", f"noise={noise!r}")
 
 
 def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | None = 0) -> Dataset:
@@ -77,7 +98,7 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | 
     factor = _nonnegative(factor, "factor", "circles")
     if not factor < 1.0:
         raise ArgumentError(f"circles: factor must be in [0, 1), got {factor!r}")
-    rng = random.Random(seed)
+    rng = _generator(seed, "circles")
     points, labels = [], []
     for count, radius, label in [(n // 2, 1.0, -1), (n - n // 2, factor, 1)]:
         for k in range(count):
@@ -85,7 +106,7 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | 
             x1, x2 = radius * math.cos(angle), radius * math.sin(angle)
             points.append([x1 + rng.gauss(0.0, noise), x2 + rng.gauss(0.0, noise)])
             labels.append(label)
-    return _shuffled(points, labels, rng)
+    return _finite(_shuffled(points, labels, rng), "circles", f"noise={noise!r}")
 
 
 def xor(n: int = 100, noise: float = 0.1, seed: int | None = 0) -> Dataset:
@@ -94,13 +115,13 @@ def xor(n: int = 100, noise: float = 0.1, seed: int | None = 0) -> Dataset:
     ``noise`` on the coordinates (labels are taken before the noise, so points near the axes overlap)."""
     n = _count(n, "n", "xor")
     noise = _nonnegative(noise, "noise", "xor")
-    rng = random.Random(seed)
+    rng = _generator(seed, "xor")
     points, labels = [], []
     for _ in range(n):
         x1, x2 = rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)
         labels.append(1 if (x1 > 0) != (x2 > 0) else -1)
         points.append([x1 + rng.gauss(0.0, noise), x2 + rng.gauss(0.0, noise)])
-    return points, labels  # already in random order
+    return _finite((points, labels), "xor", f"noise={noise!r}")  # already in random order
 
 
 def blobs(
@@ -118,24 +139,34 @@ def blobs(
     n = _count(n, "n", "blobs")
     std = _nonnegative(std, "std", "blobs")
     box = _nonnegative(box, "box", "blobs")
-    rng = random.Random(seed)
-    if isinstance(centers, int) and not isinstance(centers, bool):
-        _count(centers, "centers", "blobs")
-        centre_points = [[rng.uniform(-box, box), rng.uniform(-box, box)] for _ in range(centers)]
-    elif isinstance(centers, Sequence) and not isinstance(centers, str) and len(centers) > 0:
-        centre_points = []
-        for k, c in enumerate(centers):
-            if len(c) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in c):
-                raise ArgumentError(f"blobs: centre {k} must be two finite numbers, got {c!r}")
-            centre_points.append([float(c[0]), float(c[1])])
+    rng = _generator(seed, "blobs")
+    if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
+        count = _count(centers, "centers", "blobs")
+        centre_points = [[rng.uniform(-box, box), rng.uniform(-box, box)] for _ in range(count)]
+    elif (
+        isinstance(centers, Sequence)
+        and not isinstance(centers, (str, bytes))
+        and 0 < len(centers) <= MAX_SAMPLES
+    ):
+        centre_points = [_centre(c, k) for k, c in enumerate(centers)]
     else:
-        raise OperandTypeError(f"blobs: centers must be a count or a list of points, got {centers!r}")
+        raise OperandTypeError(
+            f"blobs: centers must be a count or a non-empty list of points, got {type(centers).__name__} "
+            f"{show(centers)}"
+        )
     points, labels = [], []
     for label, (centre, count) in enumerate(zip(centre_points, _split(n, len(centre_points)))):
         for _ in range(count):
             points.append([centre[0] + rng.gauss(0.0, std), centre[1] + rng.gauss(0.0, std)])
             labels.append(label)
-    return _shuffled(points, labels, rng)
+    return _finite(_shuffled(points, labels, rng), "blobs", f"std={std!r}, box={box!r}")
+
+
+def _centre(c: object, k: int) -> list[float]:
+    """A centre given by the caller: two finite numbers."""
+    if isinstance(c, (str, bytes)) or not isinstance(c, Sequence) or len(c) != 2:
+        raise ArgumentError(f"blobs: centre {k} must be two finite numbers, got {show(c)}")
+    return [real_setting(v, f"centre {k}", "blobs") for v in c]
 
 
 def spirals(
@@ -148,31 +179,46 @@ def spirals(
     classes = _count(classes, "classes", "spirals")
     noise = _nonnegative(noise, "noise", "spirals")
     turns = _nonnegative(turns, "turns", "spirals")
-    rng = random.Random(seed)
+    rng = _generator(seed, "spirals")
+    settings = f"noise={noise!r}, turns={turns!r}"
     points, labels = [], []
     for label, count in enumerate(_split(n, classes)):
         for k in range(count):
             r = k / (count - 1) if count > 1 else 1.0
             angle = 2.0 * math.pi * (label / classes + turns * r) + rng.gauss(0.0, noise)
+            if not math.isfinite(angle):  # cos(inf) is undefined
+                raise NonFiniteError(
+                    f"spirals: {settings} makes the angle of a point {angle!r}; use smaller values"
+                )
             points.append([r * math.cos(angle), r * math.sin(angle)])
             labels.append(label)
-    return _shuffled(points, labels, rng)
+    return _finite(_shuffled(points, labels, rng), "spirals", settings)
 
 
 def to_01(labels: Sequence[int]) -> list[int]:
     """-1 / +1 labels as 0 / 1 (for ``bce_with_logits``): -1 → 0, +1 → 1."""
-    return [(_binary(y, (-1, 1), "to_01", i) + 1) // 2 for i, y in enumerate(labels)]
+    return [(_binary(y, (-1, 1), "to_01", i) + 1) // 2 for i, y in enumerate(_labels(labels, "to_01"))]
 
 
 def to_pm1(labels: Sequence[int]) -> list[int]:
     """0 / 1 labels as -1 / +1 (for ``hinge``): 0 → -1, 1 → +1."""
-    return [2 * _binary(y, (0, 1), "to_pm1", i) - 1 for i, y in enumerate(labels)]
+    return [2 * _binary(y, (0, 1), "to_pm1", i) - 1 for i, y in enumerate(_labels(labels, "to_pm1"))]
+
+
+def _labels(labels: object, where: str) -> list[object]:
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, (Sequence, Iterable)):
+        raise OperandTypeError(
+            f"{where}: expected a list of labels, got {type(labels).__name__} {show(labels)}"
+        )
+    return list(labels)
 
 
 def _binary(y: object, allowed: tuple[int, int], where: str, index: int) -> int:
-    if isinstance(y, bool) or not isinstance(y, (int, float)) or y not in allowed:
-        raise ArgumentError(f"{where}: sample {index} has label {y!r}; expected {allowed[0]} or {allowed[1]}")
-    return int(y)
+    if isinstance(y, bool) or not isinstance(y, numbers.Real) or y not in allowed:
+        raise ArgumentError(
+            f"{where}: sample {index} has label {show(y)}; expected {allowed[0]} or {allowed[1]}"
+        )
+    return allowed[0] if y == allowed[0] else allowed[1]
 
 
 __all__ = ["blobs", "circles", "moons", "spirals", "to_01", "to_pm1", "xor"]
