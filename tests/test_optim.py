@@ -156,7 +156,7 @@ def test_zero_grad_and_state_dict_round_trip() -> None:
     ],
 )
 def test_bad_settings_raise_argument_error(make: Callable[[list[Value]], Optimizer]) -> None:
-    with pytest.raises(ArgumentError):
+    with pytest.raises((ArgumentError, NonFiniteError)):
         make([Value(1.0)])
 
 
@@ -257,7 +257,7 @@ def test_lambda_lr_is_micrograds_schedule() -> None:
     ],
 )
 def test_bad_scheduler_settings(make: Callable[[Optimizer], Any]) -> None:
-    with pytest.raises(ArgumentError):
+    with pytest.raises((ArgumentError, OperandTypeError)):
         make(SGD([Value(0.0)], lr=1.0))
 
 
@@ -395,3 +395,197 @@ def test_clip_grad_norm_matches_torch() -> None:
         t.grad = torch.tensor([g], dtype=torch.float64)
     assert clip_grad_norm(ours, 2.0) == pytest.approx(torch.nn.utils.clip_grad_norm_(theirs, 2.0).item())
     assert [p.grad for p in ours] == pytest.approx([t.grad.item() for t in theirs], rel=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hostile states and settings: a typed error naming the field, and nothing changed
+
+
+def trained(make: Callable[[list[Value]], Optimizer]) -> tuple[Optimizer, list[Value]]:
+    params = [Value(1.0, "a"), Value(-2.0, "b")]
+    opt = make(params)
+    for p in params:
+        p.grad = 0.5
+    opt.step()
+    return opt, params
+
+
+BAD_STATES: list[tuple[str, Callable[[dict[str, Any]], None], type[Exception], str]] = [
+    (
+        "step_count text",
+        lambda s: s.update(step_count="abc"),
+        OperandTypeError,
+        "step_count must be an integer",
+    ),
+    (
+        "negative step_count",
+        lambda s: s.update(step_count=-1),
+        ArgumentError,
+        "step_count must be an integer >= 0",
+    ),
+    ("unknown field", lambda s: s.update(extra=1), ArgumentError, r"unknown fields \['extra'\]"),
+    ("missing field", lambda s: s.pop("lr"), ArgumentError, r"missing fields \['lr'\]"),
+    ("NaN lr", lambda s: s.update(lr=math.nan), NonFiniteError, "lr must be finite"),
+    ("other type", lambda s: s.update(type="Other"), ArgumentError, "of a 'Other' optimizer"),
+    ("state not a dict", lambda s: s.update(state=[1]), ArgumentError, "state must be a dict of buffers"),
+    ("unknown buffer", lambda s: s["state"].update(velocity=[0.0, 0.0]), ArgumentError, "the buffers are"),
+]
+ADAM_STATES = [
+    ("missing exp_avg_sq", lambda s: s["state"].pop("exp_avg_sq"), ArgumentError, "the buffers are"),
+    (
+        "NaN buffer",
+        lambda s: s["state"]["exp_avg"].__setitem__(1, math.nan),
+        NonFiniteError,
+        r"exp_avg\[1\] must be finite",
+    ),
+    (
+        "negative v",
+        lambda s: s["state"]["exp_avg_sq"].__setitem__(0, -1.0),
+        ArgumentError,
+        r"exp_avg_sq\[0\] must be >= 0",
+    ),
+    (
+        "short buffer",
+        lambda s: s["state"]["exp_avg"].pop(),
+        ArgumentError,
+        "exp_avg must be a list of 2 numbers",
+    ),
+    (
+        "text buffer",
+        lambda s: s["state"]["exp_avg"].__setitem__(0, "x"),
+        OperandTypeError,
+        r"exp_avg\[0\] must be a real number",
+    ),
+]
+SGD_STATES = [
+    (
+        "NaN momentum",
+        lambda s: s["state"]["momentum_buffer"].__setitem__(0, math.inf),
+        NonFiniteError,
+        "momentum_buffer",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "case"),
+    [(lambda p: SGD(p, lr=0.1, momentum=0.9), case) for case in BAD_STATES + SGD_STATES]
+    + [(lambda p: Adam(p, lr=0.1), case) for case in BAD_STATES + ADAM_STATES],
+    ids=[f"SGD-{c[0]}" for c in BAD_STATES + SGD_STATES] + [f"Adam-{c[0]}" for c in BAD_STATES + ADAM_STATES],
+)
+def test_load_state_dict_checks_everything_before_changing_anything(
+    make: Callable[[list[Value]], Optimizer],
+    case: tuple[str, Callable[[dict[str, Any]], None], type[Exception], str],
+) -> None:
+    _, spoil, error, message = case
+    opt, _ = trained(make)
+    other, _ = trained(make)
+    other.lr, other.step_count = 0.7, 9
+    state = other.state_dict()
+    spoil(state)
+    before = opt.state_dict()
+    with pytest.raises(error, match=rf"^{type(opt).__name__}\.load_state_dict: .*{message}"):
+        opt.load_state_dict(state)
+    assert opt.state_dict() == before  # not even the learning rate moved
+
+
+def test_load_state_dict_refuses_a_non_dict() -> None:
+    opt, _ = trained(lambda p: SGD(p, lr=0.1))
+    with pytest.raises(OperandTypeError, match=r"^SGD\.load_state_dict: expected a dict"):
+        opt.load_state_dict(None)  # type: ignore[arg-type]
+
+
+def test_a_scheduler_that_overflows_changes_nothing() -> None:
+    opt = SGD([Value(0.0)], lr=1.0)
+    scheduler = StepLR(opt, 1, gamma=1e10)
+    for _ in range(30):
+        scheduler.step()
+    lr, epoch = opt.lr, scheduler.last_epoch
+    with pytest.raises(NonFiniteError, match=r"^StepLR: the learning rate at epoch 31 "):
+        scheduler.step()
+    assert (opt.lr, scheduler.last_epoch, scheduler.get_last_lr()) == (lr, epoch, lr) == (1e300, 30, 1e300)
+
+
+def test_a_lambda_returning_no_number_is_named() -> None:
+    opt = SGD([Value(0.0)], lr=1.0)
+    with pytest.raises(OperandTypeError, match=r"^LambdaLR: lr_lambda\(0\) must be a real number, got str"):
+        LambdaLR(opt, lambda k: "fast")  # type: ignore[arg-type, return-value]
+    assert opt.lr == 1.0
+
+
+def test_adam_refuses_a_gradient_whose_square_overflows_instead_of_freezing() -> None:
+    p = Value(1.0, "w")
+    opt = Adam([p], lr=0.1)
+    p.grad = 1e200  # g² = 1e400: v would become inf and the weight would never move again
+    with pytest.raises(NonFiniteError, match=r"^Adam\.step: step 1 would make exp_avg_sq of w inf"):
+        opt.step()
+    assert (p.data, opt.exp_avg, opt.exp_avg_sq, opt.step_count) == (1.0, [0.0], [0.0], 0)
+
+
+def test_adam_eps_must_be_positive() -> None:
+    with pytest.raises(ArgumentError, match=r"^Adam: eps must be > 0, got 0"):
+        Adam([Value(1.0)], eps=0)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: SGD([Value(1.0)], lr=10**400),
+            NonFiniteError,
+            r"^SGD: lr must be finite, got 1000+\.\.\. \(too large",
+        ),
+        (
+            lambda: SGD([Value(1.0)], lr=0.1, nesterov="no"),
+            OperandTypeError,
+            "^SGD: nesterov must be True or False",
+        ),
+        (
+            lambda: SGD(5, lr=0.1),
+            OperandTypeError,
+            r"^SGD: params must be an iterable of Values .*, got int 5",
+        ),
+        (
+            lambda: clip_grad_norm([1.0], 1),
+            OperandTypeError,
+            "^clip_grad_norm: parameter 0 is float 1.0, not a Value",
+        ),
+        (
+            lambda: clip_grad_value(Value(1.0), 1),
+            OperandTypeError,
+            "^clip_grad_value: params must be an iterable",
+        ),
+        (
+            lambda: clip_grad_norm([Value(1.0)], "1"),
+            OperandTypeError,
+            "^clip_grad_norm: max_norm must be a real number",
+        ),
+    ],
+)
+def test_bad_arguments_are_typed_errors_naming_the_function(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_clip_of_no_parameters_is_zero() -> None:
+    assert clip_grad_norm([], 1.0) == 0.0
+
+
+def test_clip_grad_norm_refuses_a_norm_past_the_largest_float() -> None:
+    a, b = Value(0.0), Value(0.0)
+    a.grad = b.grad = 1.5e308
+    with pytest.raises(NonFiniteError, match="^clip_grad_norm: the gradient norm is too large"):
+        clip_grad_norm([a, b], 1.0)
+    assert a.grad == b.grad == 1.5e308
+
+
+def test_step_names_a_parameter_whose_data_is_not_a_number() -> None:
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    opt = SGD([a, b], lr=0.1)
+    b.data = "abc"  # type: ignore[assignment]
+    a.grad = b.grad = 1.0
+    with pytest.raises(OperandTypeError, match=r"^SGD\.step: b: expected a real number"):
+        opt.step()
+    assert a.data == 1.0 and opt.step_count == 0

@@ -21,38 +21,32 @@ closed-form rule of the epoch number, the same rules as PyTorch's schedulers of 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
-from tinygrad_w.core.value import Value
-from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError
+from tinygrad_w.core.value import Value, as_real
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, show
+from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting
 
 # ----------------------------------------------------------------------------------------------------
 # Checks shared by the optimizers and schedulers
 
 
-def _setting(value: object, name: str, where: str, *, low: float = 0.0, high: float = math.inf) -> float:
-    """A hyperparameter as a finite float in [low, high), or ArgumentError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise OperandTypeError(f"{where}: {name} must be a real number, got {type(value).__name__} {value!r}")
-    number = float(value)
-    if not (math.isfinite(number) and low <= number < high):
-        upper = "" if high == math.inf else f" and < {high:g}"
-        raise ArgumentError(f"{where}: {name} must be finite, >= {low:g}{upper}; got {value!r}")
-    return number
-
-
-def _parameter_list(params: Iterable[Value], where: str) -> list[Value]:
-    """The parameters as a list: Values only, at least one, none twice (it would be updated twice)."""
-    if isinstance(params, Value):
-        raise OperandTypeError(f"{where}: params must be an iterable of Values (e.g. model.parameters())")
+def _parameter_list(params: Iterable[Value], where: str, *, allow_empty: bool = False) -> list[Value]:
+    """The parameters as a list: Values only, none twice (it would be updated twice), at least one."""
+    if isinstance(params, (Value, str, bytes)) or not isinstance(params, Iterable):
+        raise OperandTypeError(
+            f"{where}: params must be an iterable of Values (e.g. model.parameters()), got "
+            f"{type(params).__name__} {show(params)}"
+        )
     result = list(params)
-    if not result:
+    if not result and not allow_empty:
         raise ArgumentError(f"{where}: got an empty list of parameters")
     seen: set[Value] = set()
     for i, p in enumerate(result):
         if not isinstance(p, Value):
-            raise OperandTypeError(f"{where}: parameter {i} is {type(p).__name__} {p!r}, not a Value")
+            raise OperandTypeError(f"{where}: parameter {i} is {type(p).__name__} {show(p)}, not a Value")
         if p in seen:
             raise ArgumentError(f"{where}: parameter {i} ({_name(p, i)}) appears more than once")
         seen.add(p)
@@ -64,14 +58,22 @@ def _name(p: Value, index: int) -> str:
 
 
 def _finite_gradients(params: Sequence[Value], where: str) -> list[float]:
-    grads = [p.grad for p in params]
-    for i, g in enumerate(grads):
-        if not math.isfinite(g):
+    """Every parameter's gradient as a float, or NonFiniteError naming the first that is not finite."""
+    grads: list[float] = []
+    for i, p in enumerate(params):
+        g = p.grad
+        if isinstance(g, bool) or not isinstance(g, numbers.Real) or not math.isfinite(g):
             raise NonFiniteError(
-                f"{where}: the gradient of {_name(params[i], i)} is {g!r}; nothing was updated "
+                f"{where}: the gradient of {_name(p, i)} is {show(g)}; nothing was updated "
                 "(lower the learning rate, or clip gradients)"
             )
+        grads.append(float(g))
     return grads
+
+
+def _current_values(params: Sequence[Value], where: str) -> list[float]:
+    """Every parameter's data as a float (someone may have set ``p.data`` to anything)."""
+    return [as_real(p.data, f"{where}: {_name(p, i)}") for i, p in enumerate(params)]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -79,12 +81,19 @@ def _finite_gradients(params: Sequence[Value], where: str) -> list[float]:
 
 
 class Optimizer:
-    """What every optimizer shares: the parameter list, the learning rate, the step count, zero_grad."""
+    """What every optimizer shares: the parameter list, the learning rate, the step count, zero_grad.
+
+    ``buffers`` names the per-parameter state a subclass keeps (True: always there, False: once made),
+    and which of it must be >= 0; :meth:`load_state_dict` checks a saved state against them.
+    """
+
+    buffers: ClassVar[dict[str, bool]] = {}
+    nonnegative_buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         where = type(self).__name__
         self.params: list[Value] = _parameter_list(params, where)
-        self._lr = _setting(lr, "lr", where)
+        self._lr = real_setting(lr, "lr", where, low=0.0)
         self.step_count = 0  # t of the last completed step
 
     @property
@@ -94,7 +103,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _setting(value, "lr", type(self).__name__)
+        self._lr = real_setting(value, "lr", type(self).__name__, low=0.0)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (backward accumulates into leaves)."""
@@ -102,18 +111,29 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Apply one update to every parameter, all or nothing."""
+        """Apply one update to every parameter, all or nothing: the new values and the new state are
+        computed first and written only when every one of them is finite."""
         where = f"{type(self).__name__}.step"
         grads = _finite_gradients(self.params, where)
+        values = _current_values(self.params, where)
         t = self.step_count + 1
-        new_values, new_state = self._update([p.data for p in self.params], grads, t)
+        try:
+            new_values, new_state = self._update(values, grads, t)
+        except ArithmeticError as exc:
+            raise NonFiniteError(f"{where}: step {t} failed ({exc}); nothing was updated") from None
         for i, value in enumerate(new_values):
             if not math.isfinite(value):
-                name = _name(self.params[i], i)
                 raise NonFiniteError(
-                    f"{where}: step {t} would make {name} {value!r} (it was {self.params[i].data!r}); "
+                    f"{where}: step {t} would make {_name(self.params[i], i)} {value!r} (it was {values[i]!r}); "
                     "nothing was updated (lower the learning rate, or clip gradients)"
                 )
+        for name, buffer in new_state.items():
+            for i, value in enumerate(buffer):
+                if not math.isfinite(value):  # a gradient of 1e200 squared: v = inf would freeze the weight
+                    raise NonFiniteError(
+                        f"{where}: step {t} would make {name} of {_name(self.params[i], i)} {value!r}; "
+                        "nothing was updated (clip gradients, or rescale the loss)"
+                    )
         for p, value in zip(self.params, new_values):
             p.data = value
         self._set_state(new_state)
@@ -140,20 +160,50 @@ class Optimizer:
             "state": {name: list(values) for name, values in self._get_state().items()},
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict()`` returned (same optimizer type and number of parameters)."""
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict()`` returned (same optimizer type and number of parameters).
+
+        Everything is checked before anything is set: a bad state raises a typed error naming the field
+        and leaves the optimizer as it was.
+        """
         where = f"{type(self).__name__}.load_state_dict"
-        if state.get("type") != type(self).__name__:
-            raise ArgumentError(f"{where}: the state is of a {state.get('type')!r} optimizer")
-        buffers = {name: [float(v) for v in values] for name, values in state["state"].items()}
-        for name, values in buffers.items():
-            if len(values) != len(self.params):
-                raise ArgumentError(
-                    f"{where}: {name} has {len(values)} entries for {len(self.params)} params"
-                )
-        self.lr = state["lr"]
-        self.step_count = int(state["step_count"])
+        if not isinstance(state, Mapping):
+            raise OperandTypeError(f"{where}: expected a dict from state_dict(), got {type(state).__name__}")
+        fields = {"type", "lr", "step_count", "state"}
+        if set(state) != fields:
+            unknown, missing = sorted(map(str, set(state) - fields)), sorted(fields - set(state))
+            raise ArgumentError(f"{where}: unknown fields {unknown} and missing fields {missing}")
+        if state["type"] != type(self).__name__:
+            raise ArgumentError(f"{where}: the state is of a {show(state['type'])} optimizer")
+        lr = real_setting(state["lr"], "lr", where, low=0.0)
+        step_count = count_setting(state["step_count"], "step_count", where, minimum=0)
+        buffers = self._checked_buffers(state["state"], where)
+        self._lr, self.step_count = lr, step_count
         self._set_state(buffers)
+
+    def _checked_buffers(self, saved: object, where: str) -> dict[str, list[float]]:
+        """The saved buffers as lists of floats, after checking names, lengths and values."""
+        if not isinstance(saved, Mapping):
+            raise ArgumentError(f"{where}: state must be a dict of buffers, got {type(saved).__name__}")
+        required = {name for name, always in self.buffers.items() if always}
+        if not required <= set(saved) <= set(self.buffers):
+            raise ArgumentError(
+                f"{where}: the buffers are {sorted(map(str, saved))}; {type(self).__name__} keeps "
+                f"{sorted(self.buffers)}"
+            )
+        buffers = {}
+        for name, values in saved.items():
+            if (
+                isinstance(values, (str, bytes))
+                or not isinstance(values, Sequence)
+                or len(values) != len(self.params)
+            ):
+                raise ArgumentError(
+                    f"{where}: {name} must be a list of {len(self.params)} numbers, one per parameter"
+                )
+            low = 0.0 if name in self.nonnegative_buffers else -math.inf
+            buffers[name] = [real_setting(v, f"{name}[{i}]", where, low=low) for i, v in enumerate(values)]
+        return buffers
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr!r})"
@@ -170,6 +220,8 @@ class SGD(Optimizer):
     With the defaults this is plain gradient descent θ ← θ - γ g, micrograd's update.
     """
 
+    buffers: ClassVar[dict[str, bool]] = {"momentum_buffer": False}
+
     def __init__(
         self,
         params: Iterable[Value],
@@ -180,10 +232,10 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = _setting(momentum, "momentum", "SGD")
-        self.dampening = _setting(dampening, "dampening", "SGD", low=-math.inf)
-        self.weight_decay = _setting(weight_decay, "weight_decay", "SGD")
-        self.nesterov = bool(nesterov)
+        self.momentum = real_setting(momentum, "momentum", "SGD", low=0.0)
+        self.dampening = real_setting(dampening, "dampening", "SGD")
+        self.weight_decay = real_setting(weight_decay, "weight_decay", "SGD", low=0.0)
+        self.nesterov = flag_setting(nesterov, "nesterov", "SGD")
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ArgumentError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum_buffer: list[float] | None = None  # b, created at the first step
@@ -221,6 +273,8 @@ class Adam(Optimizer):
     """
 
     decoupled_weight_decay = False
+    buffers: ClassVar[dict[str, bool]] = {"exp_avg": True, "exp_avg_sq": True}
+    nonnegative_buffers = ("exp_avg_sq",)  # v is a mean of squares: √v needs v >= 0
 
     def __init__(
         self,
@@ -233,13 +287,14 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         where = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ArgumentError(f"{where}: betas must be a pair (β1, β2), got {betas!r}")
+            raise ArgumentError(f"{where}: betas must be a pair (β1, β2), got {show(betas)}")
         self.betas = (
-            _setting(betas[0], "betas[0]", where, high=1.0),
-            _setting(betas[1], "betas[1]", where, high=1.0),
+            real_setting(betas[0], "betas[0]", where, low=0.0, high=1.0, high_open=True),
+            real_setting(betas[1], "betas[1]", where, low=0.0, high=1.0, high_open=True),
         )
-        self.eps = _setting(eps, "eps", where)
-        self.weight_decay = _setting(weight_decay, "weight_decay", where)
+        # ε > 0 keeps m / (√v + ε) defined when a gradient has been 0 at every step (m = v = 0)
+        self.eps = real_setting(eps, "eps", where, low=0.0, low_open=True)
+        self.weight_decay = real_setting(weight_decay, "weight_decay", where, low=0.0)
         self.exp_avg = [0.0] * len(self.params)  # m
         self.exp_avg_sq = [0.0] * len(self.params)  # v
 
@@ -307,19 +362,21 @@ class LRScheduler:
     when the scheduler is made. Creating it applies epoch 0; each ``step()`` moves to the next epoch.
 
     ``get_last_lr()`` returns the rate it set last, as a float (PyTorch returns a list, one entry per
-    parameter group; tinygrad_w optimizers have a single group).
+    parameter group; tinygrad_w optimizers have a single group). A rule that gives no finite rate >= 0
+    (gamma = 1e10 after 31 epochs overflows) raises a typed error and leaves the epoch and the rate as
+    they were.
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
             raise OperandTypeError(
-                f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__} {optimizer!r}"
+                f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__} {show(optimizer)}"
             )
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.last_epoch = 0
         self._last_lr = optimizer.lr
-        self._apply()
+        self._apply(0)
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate for ``epoch`` (0 = before the first ``step()``)."""
@@ -327,32 +384,32 @@ class LRScheduler:
 
     def step(self) -> None:
         """Move to the next epoch and set the optimizer's learning rate for it."""
-        self.last_epoch += 1
-        self._apply()
+        self._apply(self.last_epoch + 1)
 
     def get_last_lr(self) -> float:
         return self._last_lr
 
-    def _apply(self) -> None:
-        self.optimizer.lr = self.lr_at(self.last_epoch)  # the optimizer checks it is finite and >= 0
-        self._last_lr = self.optimizer.lr
+    def _apply(self, epoch: int) -> None:
+        where = type(self).__name__
+        try:
+            lr = self.lr_at(epoch)
+        except ArithmeticError as exc:  # gamma ** epoch past the largest float
+            raise NonFiniteError(
+                f"{where}: the learning rate at epoch {epoch} is not a float ({exc})"
+            ) from None
+        self.optimizer.lr = real_setting(lr, f"the learning rate at epoch {epoch}", where, low=0.0)
+        self._last_lr, self.last_epoch = self.optimizer.lr, epoch
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(epoch={self.last_epoch}, lr={self._last_lr!r})"
-
-
-def _positive_int(value: object, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ArgumentError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return value
 
 
 class StepLR(LRScheduler):
     """γ = γ0 · gamma^⌊epoch / step_size⌋: multiply by gamma every step_size epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _positive_int(step_size, "step_size", "StepLR")
-        self.gamma = _setting(gamma, "gamma", "StepLR")
+        self.step_size = count_setting(step_size, "step_size", "StepLR")
+        self.gamma = real_setting(gamma, "gamma", "StepLR", low=0.0)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -363,7 +420,7 @@ class ExponentialLR(LRScheduler):
     """γ = γ0 · gamma^epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _setting(gamma, "gamma", "ExponentialLR")
+        self.gamma = real_setting(gamma, "gamma", "ExponentialLR", low=0.0)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -375,8 +432,8 @@ class CosineAnnealingLR(LRScheduler):
     along half a cosine (and, past T_max, back up again, as PyTorch's closed form does)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = _positive_int(T_max, "T_max", "CosineAnnealingLR")
-        self.eta_min = _setting(eta_min, "eta_min", "CosineAnnealingLR")
+        self.T_max = count_setting(T_max, "T_max", "CosineAnnealingLR")
+        self.eta_min = real_setting(eta_min, "eta_min", "CosineAnnealingLR", low=0.0)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -396,11 +453,12 @@ class LinearLR(LRScheduler):
         end_factor: float = 1.0,
         total_iters: int = 5,
     ) -> None:
-        self.start_factor = _setting(start_factor, "start_factor", "LinearLR", high=1.0 + 1e-12)
-        if self.start_factor == 0.0:
-            raise ArgumentError("LinearLR: start_factor must be > 0 and <= 1, got 0")
-        self.end_factor = _setting(end_factor, "end_factor", "LinearLR", high=1.0 + 1e-12)
-        self.total_iters = _positive_int(total_iters, "total_iters", "LinearLR")
+        where = "LinearLR"
+        self.start_factor = real_setting(
+            start_factor, "start_factor", where, low=0.0, low_open=True, high=1.0
+        )
+        self.end_factor = real_setting(end_factor, "end_factor", where, low=0.0, high=1.0)
+        self.total_iters = count_setting(total_iters, "total_iters", where)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -414,12 +472,13 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
         if not callable(lr_lambda):
-            raise OperandTypeError(f"LambdaLR: lr_lambda must be callable, got {lr_lambda!r}")
+            raise OperandTypeError(f"LambdaLR: lr_lambda must be callable, got {show(lr_lambda)}")
         self.lr_lambda = lr_lambda
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.lr_lambda(epoch)
+        factor = real_setting(self.lr_lambda(epoch), f"lr_lambda({epoch})", "LambdaLR")
+        return self.base_lr * factor
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -433,26 +492,31 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
         ‖g‖ = √(Σ g_i²);   if ‖g‖ > max_norm:  g_i ← g_i · max_norm / (‖g‖ + 1e-6)
 
     (the 1e-6 guards the division, as in PyTorch). The direction of the step is kept, only its length
-    shrinks. A non-finite gradient raises NonFiniteError and nothing is changed.
+    shrinks. A non-finite gradient, or a norm too large for a float, raises NonFiniteError and nothing is
+    changed.
     """
-    limit = _setting(max_norm, "max_norm", "clip_grad_norm")
-    plist = list(params)
+    limit = real_setting(max_norm, "max_norm", "clip_grad_norm", low=0.0)
+    plist = _parameter_list(params, "clip_grad_norm", allow_empty=True)
     grads = _finite_gradients(plist, "clip_grad_norm")
     total = math.hypot(*grads)  # hypot avoids the overflow of squaring a gradient of 1e200
+    if not math.isfinite(total):
+        raise NonFiniteError(
+            "clip_grad_norm: the gradient norm is too large for a float; nothing was changed"
+        )
     coefficient = limit / (total + 1e-6)
     if coefficient < 1.0:
-        for p in plist:
-            p.grad *= coefficient
+        for p, g in zip(plist, grads):
+            p.grad = g * coefficient
     return total
 
 
 def clip_grad_value(params: Iterable[Value], clip_value: float) -> None:
     """Clamp every gradient into [-clip_value, clip_value] (each on its own: the direction may change)."""
-    limit = _setting(clip_value, "clip_value", "clip_grad_value")
-    plist = list(params)
-    _finite_gradients(plist, "clip_grad_value")
-    for p in plist:
-        p.grad = min(max(p.grad, -limit), limit)
+    limit = real_setting(clip_value, "clip_value", "clip_grad_value", low=0.0)
+    plist = _parameter_list(params, "clip_grad_value", allow_empty=True)
+    grads = _finite_gradients(plist, "clip_grad_value")
+    for p, g in zip(plist, grads):
+        p.grad = min(max(g, -limit), limit)
 
 
 __all__ = [
