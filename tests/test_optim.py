@@ -576,7 +576,7 @@ def test_clip_of_no_parameters_is_zero() -> None:
 def test_clip_grad_norm_refuses_a_norm_past_the_largest_float() -> None:
     a, b = Value(0.0), Value(0.0)
     a.grad = b.grad = 1.5e308
-    with pytest.raises(NonFiniteError, match="^clip_grad_norm: the gradient norm is too large"):
+    with pytest.raises(NonFiniteError, match=r"^clip_grad_norm: the gradient norm is too large"):
         clip_grad_norm([a, b], 1.0)
     assert a.grad == b.grad == 1.5e308
 
