@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_w import Value
-from tinygrad_w.errors import ArgumentError, NonFiniteError, ShapeError
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
 from tinygrad_w.testing.gradcheck import numeric_gradient
 from tinygrad_w.train.losses import (
     accuracy,
@@ -216,3 +217,70 @@ def test_ragged_logit_rows_are_rejected() -> None:
 def test_non_finite_target_is_named() -> None:
     with pytest.raises(NonFiniteError, match="sample 1"):
         mse([1.0, 2.0], [0.0, math.nan])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hostile arguments: numpy is welcome, a single Value is not a list, classes are checked
+
+
+def test_numpy_labels_scores_and_arrays_are_accepted() -> None:
+    scores = [Value(0.5), Value(-2.0)]
+    assert hinge(scores, [np.int64(1), np.int64(-1)]).data == hinge(scores, [1, -1]).data
+    assert mse(scores, [np.float32(1.0), np.float32(-1.0)]).data == mse(scores, [1.0, -1.0]).data
+    assert bce_with_logits(scores, np.array([1, 0])).data == bce_with_logits(scores, [1, 0]).data
+    assert mse(np.array([1.0, 2.0]), np.array([1.0, 0.0])).data == 2.0
+    rows = [[Value(1.0), Value(2.0)], [Value(0.5), Value(-1.0)]]
+    assert softmax_cross_entropy(rows, np.array([1, 0])).data == softmax_cross_entropy(rows, [1, 0]).data
+    assert multiclass_accuracy(np.array([[1.0, 2.0], [3.0, 0.0]]), np.array([1, 0])) == 1.0
+    assert accuracy(np.array([0.5, -1.0]), [np.float32(1.0), np.int64(-1)]) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: mse(Value(1.0), [1.0]),
+            OperandTypeError,
+            "mse: predictions must be a list, one entry per sample, got Value",
+        ),
+        (
+            lambda: hinge([Value(1.0)], 1),
+            OperandTypeError,
+            "hinge: labels must be a list, one entry per sample, got int 1",
+        ),
+        (lambda: bce_with_logits("ab", [0, 1]), OperandTypeError, "bce_with_logits: logits must be a list"),
+        (
+            lambda: multiclass_accuracy([[1, 2]], [5]),
+            ArgumentError,
+            r"multiclass_accuracy: sample 0 has class 5; classes must be integers 0\.\.1",
+        ),
+        (
+            lambda: multiclass_accuracy([[1, 2]], [1.0]),
+            ArgumentError,
+            "multiclass_accuracy: sample 0 has class 1.0",
+        ),
+        (
+            lambda: multiclass_accuracy([[1, 2], [3]], [0, 0]),
+            ShapeError,
+            "multiclass_accuracy: row 1 has 1 logits but row 0 has 2",
+        ),
+        (
+            lambda: softmax_cross_entropy([Value(1.0)], [0]),
+            OperandTypeError,
+            "softmax_cross_entropy: a row of logits must be a list",
+        ),
+        (lambda: softmax_cross_entropy([[]], [0]), ShapeError, "softmax_cross_entropy: row 0 has no logits"),
+        (lambda: mse([1.0], [np.float64("nan")]), NonFiniteError, "mse: sample 0: got nan"),
+        (lambda: mse([1.0], [10**5000]), NonFiniteError, r"mse: sample 0: <an int of \d+ bits> is too large"),
+        (
+            lambda: hinge([1.0], [np.int64(2)]),
+            ArgumentError,
+            "hinge: sample 0 has label np.int64.2.; labels must be -1 or 1",
+        ),
+    ],
+)
+def test_bad_arguments_are_typed_errors_naming_the_function(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=f"^{message}"):
+        call()

@@ -14,42 +14,60 @@ Label conventions:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence, Set
+from typing import Any
 
-from tinygrad_w.core.value import Value
-from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
+from tinygrad_w.core.value import Value, as_real
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
 
 Scalar = Value | float
 
 
-def _check_lengths(where: str, first: Sequence[object], second: Sequence[object], names: str) -> None:
-    """Both sequences hold one entry per sample: the same, non-zero, number of them."""
-    if len(first) != len(second):
-        a, b = names.split("/")
-        raise ShapeError(f"{where}: {len(first)} {a} but {len(second)} {b}; they must match")
-    if len(first) == 0:
+def samples(x: object, where: str, what: str) -> list[Any]:
+    """``x`` as a list with one entry per sample: a list, a tuple or a 1-D numpy array, not a single
+    Value, a string or a dict (a typed error naming ``where`` and ``what``)."""
+    if not isinstance(x, (str, bytes, Value, Mapping, Set)) and hasattr(x, "__iter__"):
+        try:
+            return list(x)
+        except TypeError:  # a 0-d numpy array has __iter__ but cannot be iterated
+            pass
+    raise OperandTypeError(
+        f"{where}: {what} must be a list, one entry per sample, got {type(x).__name__} {show(x)}"
+    )
+
+
+def _pairs(where: str, first: object, second: object, names: str) -> tuple[list[Any], list[Any]]:
+    """Both arguments as lists of one entry per sample: the same, non-zero, number of them."""
+    a, b = names.split("/")
+    firsts, seconds = samples(first, where, a), samples(second, where, b)
+    if len(firsts) != len(seconds):
+        raise ShapeError(f"{where}: {len(firsts)} {a} but {len(seconds)} {b}; they must match")
+    if not firsts:
         raise ShapeError(f"{where}: got no samples; a mean over 0 samples is undefined")
+    return firsts, seconds
 
 
 def _number(x: object, where: str, index: int) -> float:
     """A label, target or score as a finite float (a Value gives its data); a typed error names the sample."""
-    if isinstance(x, Value):
-        return x.data
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise OperandTypeError(f"{where}: sample {index}: expected a number, got {type(x).__name__} {x!r}")
-    value = float(x)
-    if not math.isfinite(value):
-        raise NonFiniteError(f"{where}: sample {index}: got {value!r}; values must be finite")
-    return value
+    return x.data if isinstance(x, Value) else as_real(x, f"{where}: sample {index}")
+
+
+def class_index(c: object, width: int, where: str, index: int) -> int:
+    """A class label as an int in 0..width-1 (numpy integers too), or ArgumentError naming the sample."""
+    if not isinstance(c, bool) and isinstance(c, numbers.Integral) and 0 <= int(c) < width:
+        return int(c)
+    raise ArgumentError(
+        f"{where}: sample {index} has class {show(c)}; classes must be integers 0..{width - 1}"
+    )
 
 
 def check_labels(where: str, labels: Sequence[object], allowed: tuple[float, ...]) -> None:
     """Raise ArgumentError naming the first sample whose label is not one of ``allowed``."""
-    for index, label in enumerate(labels):
+    for index, label in enumerate(samples(labels, where, "labels")):
         if _number(label, where, index) not in allowed:
             shown = " or ".join(f"{a:g}" for a in allowed)
-            raise ArgumentError(f"{where}: sample {index} has label {label!r}; labels must be {shown}")
+            raise ArgumentError(f"{where}: sample {index} has label {show(label)}; labels must be {shown}")
 
 
 def _mean(terms: list[Value]) -> Value:
@@ -68,9 +86,8 @@ def _as_value(x: object, where: str, index: int) -> Value:
 
 def mse(predictions: Sequence[Scalar], targets: Sequence[float | Value]) -> Value:
     """Mean squared error: (1/n) Σ (p_i - t_i)²."""
-    _check_lengths("mse", predictions, targets, "predictions/targets")
     terms = []
-    for i, (p, t) in enumerate(zip(predictions, targets)):
+    for i, (p, t) in enumerate(zip(*_pairs("mse", predictions, targets, "predictions/targets"))):
         target = t if isinstance(t, Value) else _number(t, "mse", i)
         difference = _as_value(p, "mse", i) - target
         terms.append(difference * difference)
@@ -82,7 +99,7 @@ def hinge(scores: Sequence[Scalar], labels: Sequence[float]) -> Value:
 
     A sample costs nothing once it is on the right side with a margin of at least 1 (y·s >= 1).
     """
-    _check_lengths("hinge", scores, labels, "scores/labels")
+    scores, labels = _pairs("hinge", scores, labels, "scores/labels")
     check_labels("hinge", labels, (-1.0, 1.0))
     terms = [
         (1.0 - _as_value(s, "hinge", i) * _number(y, "hinge", i)).relu()
@@ -102,7 +119,7 @@ def bce_with_logits(logits: Sequence[Scalar], labels: Sequence[float]) -> Value:
     z = 0 (both kinks take the subgradient 0, giving -y instead of σ(0) - y = 0.5 - y), and a model
     initialised at zero starts exactly there. The gradient is ∂loss_i/∂z = σ(z) - y.
     """
-    _check_lengths("bce_with_logits", logits, labels, "logits/labels")
+    logits, labels = _pairs("bce_with_logits", logits, labels, "logits/labels")
     check_labels("bce_with_logits", labels, (0.0, 1.0))
     terms = []
     for i, (z, y) in enumerate(zip(logits, labels)):
@@ -119,19 +136,13 @@ def softmax_cross_entropy(logits: Sequence[Sequence[Scalar]], classes: Sequence[
     Shifting by the largest logit m (a constant, so it changes no gradient) keeps every exponent <= 0:
     no overflow, and the largest term is e^0 = 1, so the log never sees 0. ∂loss_i/∂z_k = softmax_k - [k = c].
     """
-    _check_lengths("softmax_cross_entropy", logits, classes, "logit rows/classes")
-    width = len(logits[0])
+    where = "softmax_cross_entropy"
+    rows, classes = _pairs(where, logits, classes, "logit rows/classes")
+    width = len(samples(rows[0], where, "a row of logits"))
     terms = []
-    for i, (row, c) in enumerate(zip(logits, classes)):
-        if len(row) != width:
-            raise ShapeError(f"softmax_cross_entropy: row {i} has {len(row)} logits but row 0 has {width}")
-        if width == 0:
-            raise ShapeError("softmax_cross_entropy: rows have no logits")
-        if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < width:
-            raise ArgumentError(
-                f"softmax_cross_entropy: sample {i} has class {c!r}; classes must be integers 0..{width - 1}"
-            )
-        z = [_as_value(x, "softmax_cross_entropy", i) for x in row]
+    for i, (row, c) in enumerate(zip(rows, classes)):
+        entries, c = _row(row, width, where, i), class_index(c, width, where, i)
+        z = [_as_value(x, where, i) for x in entries]
         shift = max(x.data for x in z)
         sum_exp = (z[0] - shift).exp()
         for x in z[1:]:
@@ -146,35 +157,47 @@ def accuracy(scores: Sequence[Scalar], labels: Sequence[float]) -> float:
     Works for both label conventions: a label counts as positive when it is > 0, so ±1 labels are
     checked by sign agreement and 0/1 labels by thresholding the logit at 0 (σ(z) > 0.5).
     """
-    _check_lengths("accuracy", scores, labels, "scores/labels")
+    scores, labels = _pairs("accuracy", scores, labels, "scores/labels")
     correct = 0
     for i, (s, y) in enumerate(zip(scores, labels)):
         label = _number(y, "accuracy", i)
         if label not in (-1.0, 0.0, 1.0):
-            raise ArgumentError(f"accuracy: sample {i} has label {y!r}; labels must be -1, 0 or +1")
+            raise ArgumentError(f"accuracy: sample {i} has label {show(y)}; labels must be -1, 0 or +1")
         correct += (_number(s, "accuracy", i) > 0.0) == (label > 0.0)
     return correct / len(labels)
 
 
 def multiclass_accuracy(logits: Sequence[Sequence[Scalar]], classes: Sequence[int]) -> float:
     """Share of samples whose largest logit is the right class (the first largest on ties)."""
-    _check_lengths("multiclass_accuracy", logits, classes, "logit rows/classes")
+    where = "multiclass_accuracy"
+    rows, classes = _pairs(where, logits, classes, "logit rows/classes")
+    width = len(samples(rows[0], where, "a row of logits"))
     correct = 0
-    for i, (row, c) in enumerate(zip(logits, classes)):
-        if len(row) == 0:
-            raise ShapeError(f"multiclass_accuracy: row {i} has no logits")
-        values = [_number(x, "multiclass_accuracy", i) for x in row]
-        predicted = max(range(len(values)), key=values.__getitem__)
-        correct += predicted == c
+    for i, (row, c) in enumerate(zip(rows, classes)):
+        values = [_number(x, where, i) for x in _row(row, width, where, i)]
+        predicted = max(range(width), key=values.__getitem__)
+        correct += predicted == class_index(c, width, where, i)
     return correct / len(classes)
+
+
+def _row(row: object, width: int, where: str, index: int) -> list[Any]:
+    """One sample's logits: a list of ``width`` (at least 1) entries, as row 0 has."""
+    entries = samples(row, where, f"row {index} of logits")
+    if not entries:
+        raise ShapeError(f"{where}: row {index} has no logits")
+    if len(entries) != width:
+        raise ShapeError(f"{where}: row {index} has {len(entries)} logits but row 0 has {width}")
+    return entries
 
 
 __all__ = [
     "accuracy",
     "bce_with_logits",
     "check_labels",
+    "class_index",
     "hinge",
     "mse",
     "multiclass_accuracy",
+    "samples",
     "softmax_cross_entropy",
 ]
