@@ -16,7 +16,7 @@ from tinygrad_w import Value, nn
 from tinygrad_w.errors import ArgumentError, DivergenceError, NonFiniteError, OperandTypeError, ShapeError
 from tinygrad_w.nn import penalties
 from tinygrad_w.train import data, losses, optim
-from tinygrad_w.train.fit import History, _progress_bar, fit
+from tinygrad_w.train.fit import History, fit, progress_bar
 
 
 def small_moons(n: int = 24) -> tuple[list[list[float]], list[int]]:
@@ -216,7 +216,7 @@ def test_bad_data_is_named() -> None:
         fit(model, X, y[:5], progress=False)
     with pytest.raises(ShapeError, match="sample 2 has 3 features but the model takes 2"):
         fit(model, [*X[:2], [1.0, 2.0, 3.0], *X[3:]], y, progress=False)
-    with pytest.raises(NonFiniteError, match="sample 4, feature 1 is nan"):
+    with pytest.raises(NonFiniteError, match="sample 4, feature 1: got nan"):
         fit(model, [*X[:4], [0.0, math.nan], X[5]], y, progress=False)
     with pytest.raises(NonFiniteError, match="label of sample 0"):
         fit(model, X, [math.inf, *y[1:]], progress=False)
@@ -352,14 +352,14 @@ class FakeTerminal:
 
 def test_progress_bar_only_on_a_terminal_and_only_with_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("tqdm")
-    assert _progress_bar(3, True) is None  # pytest captures stderr: not a terminal
+    assert progress_bar(3, True) is None  # pytest captures stderr: not a terminal
     monkeypatch.setattr(sys, "stderr", FakeTerminal())
-    assert _progress_bar(3, False) is None
-    bar = _progress_bar(3, True)
+    assert progress_bar(3, False) is None
+    bar = progress_bar(3, True)
     assert bar is not None
     bar.close()
     monkeypatch.setitem(sys.modules, "tqdm", None)
-    assert _progress_bar(3, True) is None
+    assert progress_bar(3, True) is None
 
 
 def test_fit_with_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -375,3 +375,152 @@ def test_fit_with_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     X, y = small_moons(8)
     fit(small_model(), X, y, epochs=2, lr=0.1)
     assert any("loss=" in text and "acc=" in text for text in written)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hostile arguments: a typed error naming fit and the argument, and the model untouched
+
+
+def weights_of(model: Any) -> list[tuple[float, float]]:
+    return [(p.data, p.grad) for p in model.parameters()]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"penalty": lambda m: 5.0},
+            OperandTypeError,
+            r"fit: penalty\(model\) returned float 5.0, not a Value",
+        ),
+        ({"loss": lambda s, y: 1.0}, OperandTypeError, "fit: the loss returned float 1.0, not a Value"),
+        (
+            {"scheduler": "step"},
+            OperandTypeError,
+            "fit: scheduler must be a tinygrad_w.optim scheduler, got 'step'",
+        ),
+        ({"callback": 5}, OperandTypeError, "fit: callback must be a function"),
+        ({"loss": 3}, OperandTypeError, "fit: loss must be a name or a function, got int 3"),
+        ({"lr": 10**400}, NonFiniteError, "fit: lr must be finite"),
+        ({"penalty": -1.0}, ArgumentError, r"fit: penalty \(an L2 strength, or a function\) must be >= 0"),
+        ({"seed": "abc"}, OperandTypeError, "fit: seed must be an int or None, got str 'abc'"),
+        ({"progress": "no"}, OperandTypeError, "fit: progress must be True or False"),
+        ({"record_weights": 1}, OperandTypeError, "fit: record_weights must be True or False"),
+        ({"epochs": 2.0}, OperandTypeError, "fit: epochs must be an integer, got float 2.0"),
+        ({"clip": math.inf}, NonFiniteError, "fit: clip must be finite"),
+    ],
+    ids=lambda v: str(v)[:30],
+)
+def test_bad_arguments_name_fit_and_change_nothing(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    X, y = small_moons(6)
+    model = small_model()
+    before = weights_of(model)
+    with pytest.raises(error, match=f"^{message}"):
+        fit(model, X, y, **{"epochs": 2, "progress": False, **kwargs})
+    assert weights_of(model) == before
+
+
+def test_a_model_must_be_a_model() -> None:
+    X, y = small_moons(6)
+    with pytest.raises(
+        OperandTypeError, match=r"^fit: model must be callable and have parameters\(\), got str 'model'"
+    ):
+        fit("model", X, y, progress=False)  # type: ignore[arg-type]
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused() -> None:
+    X, y = small_moons(6)
+    model, other = small_model(0), small_model(1)
+    before = weights_of(model)
+    with pytest.raises(
+        ArgumentError,
+        match=r"^fit: the optimizer's parameter 0 \('L1.N0.w0'\) is not a parameter of this model",
+    ):
+        fit(model, X, y, optimizer=optim.SGD(other.parameters(), lr=0.1), progress=False)
+    assert weights_of(model) == before
+    # an optimizer over some of the model's parameters (a frozen first layer) is fine
+    last = model.layers[-1].parameters()
+    first = [p.data for p in model.layers[0].parameters()]
+    fit(model, X, y, optimizer=optim.SGD(last, lr=0.1), epochs=2, progress=False)
+    assert [p.data for p in model.layers[0].parameters()] == first
+
+
+def test_numpy_data_and_labels_train_like_lists() -> None:
+    np = pytest.importorskip("numpy")
+    X, y = small_moons(12)
+    reference = fit(small_model(), X, y, epochs=3, progress=False)
+    for X_, y_ in [
+        (np.array(X), np.array(y)),
+        (X, [np.int64(label) for label in y]),
+        (X, [np.float32(label) for label in y]),
+        ([np.array(x) for x in X], tuple(y)),
+    ]:
+        history = fit(small_model(), X_, y_, epochs=3, progress=False)
+        assert history.loss == reference.loss
+    multiclass = fit(
+        nn.MLP(2, [3], seed=0),
+        X,
+        np.array([i % 3 for i in range(12)]),
+        loss="cross_entropy",
+        epochs=1,
+        progress=False,
+    )
+    assert len(multiclass.accuracy) == 1
+
+
+def test_a_failing_step_is_undone_whatever_the_error() -> None:
+    X, y = small_moons(6)
+    model = small_model()
+    optimizer = optim.Adam(model.parameters(), lr=0.1)
+    calls = []
+
+    def flaky(scores: list[Value], labels: list[int]) -> Value:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyError("the user's loss broke")
+        return losses.hinge(scores, labels)
+
+    remembered: list[Any] = []
+    with pytest.raises(KeyError):
+        fit(model, X, y, loss=flaky, optimizer=optimizer, epochs=5, progress=False,
+            callback=lambda e, h: remembered.append((weights_of(model), optimizer.state_dict())))  # fmt: skip
+    assert (weights_of(model), optimizer.state_dict()) == remembered[-1]
+
+
+def test_batch_norm_running_statistics_are_restored_after_divergence() -> None:
+    import random as random_module
+
+    from tinygrad_w.nn.batchnorm import Activation, BatchNorm1d, Sequential
+
+    rng = random_module.Random(0)
+    bn = BatchNorm1d(4, label="BN1")
+    model = Sequential(
+        nn.Layer(2, 4, "linear", rng=rng, index=1),
+        bn,
+        Activation("relu"),
+        nn.Layer(4, 1, "linear", rng=rng, index=2),
+    )
+    X, y = small_moons(12)
+    seen: list[Any] = []
+    with pytest.raises(DivergenceError) as caught:
+        fit(
+            model,
+            X,
+            y,
+            lr=1e150,
+            epochs=20,
+            progress=False,
+            callback=lambda e, h: seen.append(bn.running_state()),
+        )
+    assert caught.value.epoch >= 2
+    assert bn.running_state() == seen[-1]  # the failed step's batch statistics are gone
+
+
+def test_plot_refuses_an_unknown_format_before_drawing(tmp_path: Path, history: History) -> None:
+    with pytest.raises(
+        ArgumentError, match=r"^History.plot: cannot tell the format of '.*h\.xyz'; use one of .*png"
+    ):
+        history.plot(tmp_path / "h.xyz")
+    assert list(tmp_path.iterdir()) == []

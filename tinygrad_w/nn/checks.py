@@ -13,7 +13,7 @@ import numbers
 
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, show
 
-__all__ = ["count_setting", "flag_setting", "real_setting"]
+__all__ = ["count_setting", "flag_setting", "real_setting", "seed_setting"]
 
 
 def real_setting(
@@ -87,3 +87,13 @@ def flag_setting(value: object, name: str, where: str) -> bool:
             f"{where}: {name} must be True or False, got {type(value).__name__} {show(value)}"
         )
     return value
+
+
+def seed_setting(value: object, where: str) -> int | None:
+    """A seed for ``random.Random``: an int (numpy's too) or None; anything else is a typed error, since
+    ``random.Random`` would also take a string or a float and quietly seed from something else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise OperandTypeError(f"{where}: seed must be an int or None, got {type(value).__name__} {show(value)}")
+    return int(value)

@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterable, Sequence
 
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, show
-from tinygrad_w.nn.checks import count_setting, real_setting
+from tinygrad_w.nn.checks import count_setting, real_setting, seed_setting
 
 Dataset = tuple[list[list[float]], list[int]]
 
@@ -39,11 +39,7 @@ def _nonnegative(x: object, name: str, where: str) -> float:
 
 def _generator(seed: object, where: str) -> random.Random:
     """The data set's own generator (never the global one); the seed is an int or None."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise OperandTypeError(
-            f"{where}: seed must be an int or None, got {type(seed).__name__} {show(seed)}"
-        )
-    return random.Random(None if seed is None else int(seed))
+    return random.Random(seed_setting(seed, where))
 
 
 def _finite(dataset: Dataset, where: str, settings: str) -> Dataset:

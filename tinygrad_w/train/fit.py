@@ -9,9 +9,16 @@ One epoch is one pass over the data. With ``batch_size=None`` (full batch) it is
 With a batch size, the samples are shuffled each epoch (``random.Random(seed)``) and each minibatch takes
 one such step. The scheduler, if any, steps once per epoch. Every epoch appends to a :class:`History`.
 
-Safety: before each step the parameters (and the optimizer's state) are saved. If the loss, a gradient
-or a weight overflows or becomes non-finite, they are put back and :class:`DivergenceError` names the
-epoch, so the model keeps its last good weights and ``error.history`` holds the epochs before.
+X and y may be lists, tuples or numpy arrays, and labels numpy numbers. A model with ``model.batchwise =
+True`` (such as :class:`tinygrad_w.nn.Sequential`) is called once per minibatch on the list of its samples
+and returns one output per sample; a last minibatch of a single sample joins the one before (batch norm
+needs two samples to estimate a variance).
+
+Safety: each step is all or nothing. Before it, the weights, their gradients, the optimizer's state and
+the model's running statistics (``model.running_state()``, which BatchNorm1d keeps) are saved; if the step
+fails for any reason they are put back. If the loss, a gradient or a weight overflows or becomes
+non-finite, :class:`DivergenceError` names the epoch, so the model keeps its last good weights and
+``error.history`` holds the epochs before; any other error is raised as it is.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from tinygrad_w.atomic import write_atomically, write_bytes_atomically
-from tinygrad_w.core.value import Value
+from tinygrad_w.core.value import Value, as_real
 from tinygrad_w.errors import (
     ArgumentError,
     DivergenceError,
@@ -38,9 +45,11 @@ from tinygrad_w.errors import (
     OperandTypeError,
     OperationError,
     ShapeError,
+    show,
 )
+from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting, seed_setting
 from tinygrad_w.train import losses
-from tinygrad_w.train.optim import SGD, LRScheduler, Optimizer, clip_grad_norm
+from tinygrad_w.train.optim import SGD, LRScheduler, Optimizer, clip_grad_norm, parameter_list
 
 __all__ = ["LOSSES", "History", "LossFunction", "fit"]
 
@@ -154,7 +163,8 @@ class History:
                 "History.plot needs matplotlib: pip install tinygrad-w[plot] (or pip install matplotlib)"
             ) from exc
         figure = Figure(figsize=(13, 7.5), layout="constrained")
-        FigureCanvasAgg(figure)  # the Agg canvas: no display, no global pyplot state
+        canvas = FigureCanvasAgg(figure)  # the Agg canvas: no display, no global pyplot state
+        file_format = _figure_format(path, canvas.get_supported_filetypes())
         axes = figure.subplots(2, 3)
         epochs = self.epoch
         ax = axes[0][0]
@@ -192,7 +202,7 @@ class History:
             ax.plot(epochs, values, linewidth=0.8)
         more = f" (first {len(shown)} of {len(self.weights)})" if len(self.weights) > len(shown) else ""
         ax.set(title=f"Weights{more}" if shown else "Weights (record_weights=False)", xlabel="epoch")
-        _save_figure_atomically(figure, path)
+        write_atomically(path, lambda file: figure.savefig(file, format=file_format))
 
 
 def _flatten(stats: dict[str, Any]) -> dict[str, float]:
@@ -216,49 +226,425 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _save_figure_atomically(figure: Any, path: str | os.PathLike[str]) -> None:
-    extension = os.path.splitext(os.fspath(path))[1] or ".png"
-    write_atomically(path, lambda file: figure.savefig(file, format=extension[1:]))
+def _figure_format(path: object, supported: dict[str, str]) -> str:
+    """The image format named by the path's extension (png without one), or ArgumentError."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise OperandTypeError(
+            f"History.plot: path must be a str or a path, got {type(path).__name__} {show(path)}"
+        )
+    extension = os.path.splitext(os.fspath(path))[1].lower().removeprefix(".") or "png"
+    if extension not in supported:
+        raise ArgumentError(
+            f"History.plot: cannot tell the format of {show(os.fspath(path))}; use one of "
+            + ", ".join(f".{name}" for name in sorted(supported))
+        )
+    return extension
 
 
 # ----------------------------------------------------------------------------------------------------
-# Checking the input
+# fit: the loop over epochs
 
 
-def _check_samples(X: Sequence[Sequence[float]], y: Sequence[Any], nin: int | None) -> list[list[float]]:
-    """X as lists of floats, after checking sizes and values; errors name the sample."""
-    for name, data in (("X", X), ("y", y)):
-        if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
-            raise OperandTypeError(f"fit: {name} must be a sequence, got {type(data).__name__}")
-    if len(X) != len(y):
-        raise ShapeError(f"fit: X has {len(X)} samples but y has {len(y)} labels; they must match")
-    if len(X) == 0:
+def fit(
+    model: Model,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    *,
+    loss: str | LossFunction = "hinge",
+    optimizer: Optimizer | None = None,
+    lr: float | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    penalty: Callable[[Any], Value] | float | None = None,
+    scheduler: LRScheduler | None = None,
+    clip: float | None = None,
+    seed: int | None = None,
+    progress: bool = True,
+    record_weights: bool = False,
+    callback: Callable[[int, History], bool | None] | None = None,
+    engine: str = "auto",
+) -> History:
+    """Train ``model`` on samples ``X`` (lists of numbers) with labels ``y``; return the :class:`History`.
+
+    Args:
+        loss: ``"hinge"`` (labels ±1), ``"mse"`` (real targets), ``"bce"`` (labels 0/1, model outputs
+            logits), ``"cross_entropy"`` (class indices, one output per class), or a function
+            ``(scores, labels) -> Value`` receiving the model's outputs and labels of a batch.
+        optimizer: built on the model's parameters (all or some of them); default
+            ``SGD(model.parameters(), lr)``.
+        lr: the learning rate of the default optimizer (0.1 if not given); give either lr or optimizer.
+        batch_size: None for full batch, else minibatches of that size, reshuffled every epoch.
+        penalty: a function ``model -> Value`` added to the loss (``lambda m: penalties.l1(m, 1e-3)``),
+            or a number λ meaning ``penalties.l2(model, λ)``; recorded apart from the data loss.
+        scheduler: stepped once at the end of every epoch (built on the same optimizer).
+        clip: the max gradient norm (``clip_grad_norm``), or None.
+        seed: seeds the shuffling of minibatches (None means 0: runs are reproducible by default).
+        progress: show a tqdm bar (only when stderr is a terminal and tqdm is installed).
+        record_weights: also record every parameter's value after each epoch.
+        callback: ``callback(epoch, history)`` after each epoch is recorded; returning True stops early.
+        engine: ``"scalar"`` builds one Value graph per sample; ``"batched"`` replays the traced loss on
+            arrays (:mod:`tinygrad_w.batched`, same History to rounding); ``"auto"`` (default) replays
+            when the model and loss can be traced, else warns once and uses the scalar graph.
+
+    Raises ShapeError, NonFiniteError, OperandTypeError or ArgumentError for bad data or settings (naming
+    the sample or the argument; also for an optimizer over parameters that are not the model's), and
+    DivergenceError when training overflows (the model keeps the weights it had before that step).
+    """
+    run = _check_arguments(model, X, y, loss, optimizer, lr, batch_size, penalty, scheduler, clip, callback)
+    epochs = count_setting(epochs, "epochs", "fit")
+    rng = random.Random(seed_setting(seed, "fit"))
+    record, show_bar = (
+        flag_setting(record_weights, "record_weights", "fit"),
+        flag_setting(progress, "progress", "fit"),
+    )
+    run.replayed = _replay(run, engine)
+    history = _new_history(run, record)
+    bar = progress_bar(epochs, show_bar)
+    try:
+        for epoch in range(1, epochs + 1):
+            started, lr_used = time.perf_counter(), run.optimizer.lr
+            totals = _run_epoch(run, epoch, rng, history)
+            _record_epoch(history, run, epoch, totals, lr_used, time.perf_counter() - started)
+            _show_progress(bar, history)
+            if callback is not None and callback(epoch, history):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+@dataclass
+class _Run:
+    """What one call of fit trains with, every part checked."""
+
+    model: Model
+    params: list[Value]
+    rows: list[list[float]]
+    labels: list[Any]
+    loss_fn: LossFunction
+    loss_name: str
+    named_loss: bool  # one of LOSSES: single-output scores are unwrapped for it
+    accuracy_of: Callable[[list[Any], list[Any]], float | None] | None
+    optimizer: Optimizer
+    scheduler: LRScheduler | None
+    clip_norm: float | None
+    penalty_of: Callable[[Any], Value] | None
+    layer_names: list[str]
+    layer_params: list[list[Value]]
+    batchwise: bool
+    batch: int  # samples per step
+    replayed: Any = None  # the batched engine's data loss (tinygrad_w.batched.training), or None
+
+    def score(self, out: Any) -> Any:
+        """A model output as the loss takes it: a single score for fit's named single-output losses."""
+        return (
+            _as_scalar(out, self.loss_name) if self.named_loss and self.loss_name != "cross_entropy" else out
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class _EpochTotals:
+    """Sums over the steps of one epoch."""
+
+    data_loss: float = 0.0
+    penalty: float = 0.0
+    grad_norms: list[float] = field(default_factory=list)
+    steps: int = 0
+    scores: list[Any] = field(default_factory=list)
+    labels: list[Any] = field(default_factory=list)
+
+
+def _run_epoch(run: _Run, epoch: int, rng: random.Random, history: History) -> _EpochTotals:
+    """One pass over the data: a training step per minibatch, then the scheduler's step."""
+    order = list(range(run.size))
+    if run.batch < run.size:
+        rng.shuffle(order)
+    batches = [order[start : start + run.batch] for start in range(0, run.size, run.batch)]
+    if run.batchwise and len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2] += batches.pop()  # batch norm cannot estimate a variance from one sample
+    totals = _EpochTotals(grad_norms=[0.0] * len(run.layer_names), steps=len(batches))
+    for number, indices in enumerate(batches, start=1):
+        inputs, targets = [run.rows[i] for i in indices], [run.labels[i] for i in indices]
+        where = f"epoch {epoch}" + (f", batch {number} of {len(batches)}" if len(batches) > 1 else "")
+        step = _guarded_step(run, inputs, targets, where, epoch, history)
+        totals.data_loss += step.data_loss * len(indices)
+        totals.penalty += step.penalty * len(indices)
+        totals.grad_norms = [a + b for a, b in zip(totals.grad_norms, step.grad_norms)]
+        totals.scores.extend(step.scores)
+        totals.labels.extend(targets)
+    if run.scheduler is not None:
+        run.scheduler.step()
+    return totals
+
+
+def _record_epoch(
+    history: History, run: _Run, epoch: int, totals: _EpochTotals, lr_used: float, seconds: float
+) -> None:
+    """Append the epoch's means, accuracy, rate, gradient norms, weight statistics (and weights)."""
+    n = run.size
+    history.epoch.append(epoch)
+    history.data_loss.append(totals.data_loss / n)
+    history.penalty.append(totals.penalty / n)
+    history.loss.append((totals.data_loss + totals.penalty) / n)
+    measured = run.accuracy_of(totals.scores, totals.labels) if run.accuracy_of is not None else None
+    if measured is not None:
+        history.accuracy.append(measured)
+    history.lr.append(lr_used)
+    history.grad_norm.append([s / totals.steps for s in totals.grad_norms])
+    history.weight_stats.append(_weight_stats(run.model))
+    for values, p in zip(history.weights.values(), run.params):  # empty unless record_weights
+        values.append(p.data)
+    history.seconds.append(seconds)
+
+
+def _new_history(run: _Run, record_weights: bool) -> History:
+    history = History(layer_names=run.layer_names, initial_weight_stats=_weight_stats(run.model))
+    if record_weights:
+        labels = _labels_of(run.params)
+        history.initial_weights = {label: p.data for label, p in zip(labels, run.params)}
+        history.weights = {label: [] for label in labels}
+    return history
+
+
+def _show_progress(bar: Any, history: History) -> None:
+    if bar is not None:
+        shown = {"loss": f"{history.loss[-1]:.4g}"}
+        if history.accuracy:
+            shown["acc"] = f"{history.accuracy[-1]:.3f}"
+        bar.set_postfix(shown)
+        bar.update(1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# One training step
+
+
+@dataclass
+class _StepResult:
+    data_loss: float
+    penalty: float
+    grad_norms: list[float]  # per layer, before clipping
+    scores: list[Any]  # the model's outputs as numbers (so the epoch does not keep every graph alive)
+
+
+def _guarded_step(
+    run: _Run, inputs: list[list[float]], targets: list[Any], where: str, epoch: int, history: History
+) -> _StepResult:
+    """One step, all or nothing: on any error what it changed is put back; an overflow or a non-finite
+    number becomes DivergenceError naming the epoch (and batch)."""
+    saved = _snapshot(run)
+    try:
+        return _train_step(run, inputs, targets)
+    except BaseException as exc:  # even Ctrl-C: no half-updated model
+        _restore(run, saved)
+        if isinstance(exc, (OperationError, NonFiniteError, ArithmeticError)):
+            raise DivergenceError(
+                f"fit: training diverged in {where}: {exc}. The model keeps the weights it had before this "
+                "step; try a smaller learning rate or clip=...",
+                epoch,
+                history,
+            ) from exc
+        raise
+
+
+def _train_step(run: _Run, inputs: list[list[float]], targets: list[Any]) -> _StepResult:
+    """Forward, loss, backward, then clip and update:
+
+    loss = data_loss(model(inputs), targets) + penalty(model);  ∇ by backward;  optimizer.step()
+    """
+    if run.replayed is not None:  # the same data loss, as one node replayed on arrays
+        outputs, data_loss = run.replayed(inputs, targets)
+    else:
+        outputs = run.model(inputs) if run.batchwise else [run.model(x) for x in inputs]
+        outputs = _checked_outputs(run, outputs, len(inputs))
+        data_loss = _as_loss(run.loss_fn(outputs, targets), "the loss")
+    penalty = _as_loss(run.penalty_of(run.model), "penalty(model)") if run.penalty_of else None
+    total = data_loss if penalty is None else data_loss + penalty
+    if not math.isfinite(total.data):
+        raise NonFiniteError(f"the loss is {total.data!r}")
+    for p in run.params:
+        p.grad = 0.0
+    run.optimizer.zero_grad()
+    total.backward()
+    norms = [math.hypot(*(p.grad for p in group)) for group in run.layer_params]
+    if run.clip_norm is not None:
+        clip_grad_norm(run.params, run.clip_norm)
+    run.optimizer.step()
+    penalty_value = 0.0 if penalty is None else penalty.data
+    return _StepResult(data_loss.data, penalty_value, norms, [_plain(out) for out in outputs])
+
+
+def _checked_outputs(run: _Run, outputs: Any, count: int) -> list[Any]:
+    """One output per sample; for a named loss other than cross_entropy, each a single score."""
+    if not isinstance(outputs, list) or len(outputs) != count:
+        raise ShapeError(f"fit: the model returned {show(outputs)} for a batch of {count} samples")
+    return [run.score(out) for out in outputs]
+
+
+def _as_loss(value: object, what: str) -> Value:
+    if not isinstance(value, Value):
+        raise OperandTypeError(f"fit: {what} returned {type(value).__name__} {show(value)}, not a Value")
+    return value
+
+
+def _snapshot(run: _Run) -> tuple[list[float], list[float], dict[str, Any], Any]:
+    """What a step changes: weights, gradients, the optimizer's state and the model's running state."""
+    running_state = getattr(run.model, "running_state", None)
+    return (
+        [p.data for p in run.params],
+        [p.grad for p in run.params],
+        run.optimizer.state_dict(),
+        running_state() if callable(running_state) else None,
+    )
+
+
+def _restore(run: _Run, saved: tuple[list[float], list[float], dict[str, Any], Any]) -> None:
+    weights, grads, optimizer_state, running_state = saved
+    for p, value, gradient in zip(run.params, weights, grads):
+        p.data, p.grad = value, gradient
+    run.optimizer.load_state_dict(optimizer_state)
+    if running_state is not None:
+        run.model.restore_running_state(running_state)  # type: ignore[attr-defined]
+
+
+def _as_scalar(out: Any, loss: str) -> Any:
+    """A single-output model's score: a Value (a one-element list is unwrapped)."""
+    if isinstance(out, Value):
+        return out
+    if isinstance(out, Sequence) and len(out) == 1:
+        return out[0]
+    size = len(out) if isinstance(out, Sequence) else type(out).__name__
+    raise ShapeError(f"fit: the {loss} loss needs a model with one output, got {size} outputs")
+
+
+def _plain(out: Any) -> Any:
+    """A model output as numbers."""
+    if isinstance(out, Value):
+        return out.data
+    if isinstance(out, Sequence):
+        return [v.data if isinstance(v, Value) else v for v in out]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checking the arguments
+
+
+def _check_arguments(
+    model: Model,
+    X: object,
+    y: object,
+    loss: str | LossFunction,
+    optimizer: Optimizer | None,
+    lr: float | None,
+    batch_size: int | None,
+    penalty: Callable[[Any], Value] | float | None,
+    scheduler: LRScheduler | None,
+    clip: float | None,
+    callback: object,
+) -> _Run:
+    """Every argument checked, before anything is trained; errors name the argument (or the sample)."""
+    params = _model_parameters(model)
+    rows, labels = _check_samples(X, y, getattr(model, "nin", None))
+    batchwise = getattr(model, "batchwise", False) is True
+    loss_fn, loss_name = _loss_rule(loss)
+    if isinstance(loss, str):
+        classes = _class_count(model, rows[0], batchwise) if loss == "cross_entropy" else None
+        _check_labels(loss, labels, classes)
+    optimizer = _check_optimizer(optimizer, lr, params)
+    if scheduler is not None and not isinstance(scheduler, LRScheduler):
+        raise OperandTypeError(f"fit: scheduler must be a tinygrad_w.optim scheduler, got {show(scheduler)}")
+    if scheduler is not None and scheduler.optimizer is not optimizer:
+        raise ArgumentError("fit: the scheduler was built on a different optimizer than the one training")
+    if callback is not None and not callable(callback):
+        raise OperandTypeError(
+            f"fit: callback must be a function (epoch, history) -> bool, got {show(callback)}"
+        )
+    layer_names, layer_params = _layers(model)
+    batch = len(rows) if batch_size is None else count_setting(batch_size, "batch_size", "fit")
+    return _Run(
+        model=model,
+        params=params,
+        rows=rows,
+        labels=labels,
+        loss_fn=loss_fn,
+        loss_name=loss_name,
+        named_loss=isinstance(loss, str),
+        accuracy_of=_accuracy_rule(loss if isinstance(loss, str) else None, labels),
+        optimizer=optimizer,
+        scheduler=scheduler,
+        clip_norm=None if clip is None else real_setting(clip, "clip", "fit", low=0.0, low_open=True),
+        penalty_of=_penalty_rule(penalty),
+        layer_names=layer_names,
+        layer_params=layer_params,
+        batchwise=batchwise,
+        batch=min(batch, len(rows)),
+    )
+
+
+def _replay(run: _Run, engine: object) -> Any:
+    """The batched engine's data loss for this run (:mod:`tinygrad_w.batched.training`), or None for the
+    scalar graph."""
+    if not isinstance(engine, str):
+        raise OperandTypeError(f"fit: engine must be 'auto', 'scalar' or 'batched', got {show(engine)}")
+    from tinygrad_w.batched.training import batched_engine  # numpy is loaded only when fit is used
+
+    return batched_engine(
+        engine, run.model, run.loss_name, run.loss_fn, run.score, run.rows, run.labels, run.batchwise
+    )
+
+
+def _model_parameters(model: object) -> list[Value]:
+    """The model's parameters: it must be callable and have a ``parameters()`` list of Values."""
+    if not callable(model) or not callable(getattr(model, "parameters", None)):
+        raise OperandTypeError(
+            f"fit: model must be callable and have parameters(), got {type(model).__name__} {show(model)}"
+        )
+    return parameter_list(model.parameters(), "fit: model.parameters()")  # type: ignore[attr-defined]
+
+
+def _check_samples(X: object, y: object, nin: object) -> tuple[list[list[float]], list[Any]]:
+    """X as lists of floats and y as labels (ints stay ints), after checking sizes and values; errors
+    name the sample."""
+    samples, labels = losses.samples(X, "fit", "X"), losses.samples(y, "fit", "y")
+    if len(samples) != len(labels):
+        raise ShapeError(f"fit: X has {len(samples)} samples but y has {len(labels)} labels; they must match")
+    if not samples:
         raise ShapeError("fit: X and y are empty; there is nothing to train on")
-    expected = nin
+    expected = nin if isinstance(nin, int) else None
     rows = []
-    for i, sample in enumerate(X):
-        if isinstance(sample, (str, bytes)) or not isinstance(sample, Sequence):
-            raise OperandTypeError(f"fit: sample {i} must be a sequence of numbers, got {sample!r}")
+    for i, sample in enumerate(samples):
+        features = losses.samples(sample, "fit", f"sample {i}")
+        row = [as_real(x, f"fit: sample {i}, feature {k}") for k, x in enumerate(features)]
         if expected is None:
-            expected = len(sample)  # without model.nin, sample 0 sets the feature count
-        if len(sample) != expected:
-            source = "the model takes" if nin is not None else "sample 0 has"
-            raise ShapeError(f"fit: sample {i} has {len(sample)} features but {source} {expected}")
-        row: list[float] = []
-        for k, value in enumerate(sample):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise OperandTypeError(f"fit: sample {i}, feature {k} is {type(value).__name__} {value!r}")
-            number = float(value)
-            if not math.isfinite(number):
-                raise NonFiniteError(f"fit: sample {i}, feature {k} is {number!r}; data must be finite")
-            row.append(number)
+            expected = len(row)  # without model.nin, sample 0 sets the feature count
+        if len(row) != expected:
+            source = "the model takes" if isinstance(nin, int) else "sample 0 has"
+            raise ShapeError(f"fit: sample {i} has {len(row)} features but {source} {expected}")
         rows.append(row)
-    for i, label in enumerate(y):
-        if isinstance(label, bool) or not isinstance(label, numbers.Real):
-            raise OperandTypeError(f"fit: the label of sample {i} is {type(label).__name__} {label!r}")
-        if not math.isfinite(float(label)):
-            raise NonFiniteError(f"fit: the label of sample {i} is {label!r}; labels must be finite")
-    return rows
+    return rows, [_label(label, i) for i, label in enumerate(labels)]
+
+
+def _label(label: object, index: int) -> int | float:
+    """A label as an int (class indices, ±1) or a finite float (regression targets); numpy's too."""
+    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+        return int(label)
+    return as_real(label, f"fit: the label of sample {index}")
+
+
+def _loss_rule(loss: object) -> tuple[LossFunction, str]:
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ArgumentError(f"fit: unknown loss {show(loss)}; known: {', '.join(LOSSES)}, or a function")
+        return LOSSES[loss][0], loss
+    if callable(loss):
+        return loss, getattr(loss, "__name__", "custom")
+    raise OperandTypeError(f"fit: loss must be a name or a function, got {type(loss).__name__} {show(loss)}")
 
 
 def _check_labels(loss: str, y: Sequence[Any], classes: int | None) -> None:
@@ -279,14 +665,23 @@ def _check_labels(loss: str, y: Sequence[Any], classes: int | None) -> None:
                 )
 
 
-def _as_scalar(out: Any, loss: str) -> Any:
-    """A single-output model's score: a Value (a one-element list is unwrapped)."""
-    if isinstance(out, Value):
-        return out
-    if isinstance(out, Sequence) and len(out) == 1:
-        return out[0]
-    size = len(out) if isinstance(out, Sequence) else type(out).__name__
-    raise ShapeError(f"fit: the {loss} loss needs a model with one output, got {size} outputs")
+def _check_optimizer(optimizer: object, lr: object, params: list[Value]) -> Optimizer:
+    """The optimizer to train with: the given one (over some or all of the model's parameters, and no
+    others: an optimizer over another model's parameters would train nothing), or SGD at ``lr``."""
+    if optimizer is None:
+        return SGD(params, 0.1 if lr is None else real_setting(lr, "lr", "fit", low=0.0))
+    if lr is not None:
+        raise ArgumentError("fit: give the learning rate to the optimizer, not to fit, when you pass one")
+    if not isinstance(optimizer, Optimizer):
+        raise OperandTypeError(f"fit: optimizer must be a tinygrad_w.optim optimizer, got {show(optimizer)}")
+    own = set(params)
+    for i, p in enumerate(optimizer.params):
+        if p not in own:
+            raise ArgumentError(
+                f"fit: the optimizer's parameter {i} ({show(p.label or p)}) is not a parameter of this model; "
+                "build the optimizer on model.parameters()"
+            )
+    return optimizer
 
 
 def _class_count(model: Model, sample: list[float], batchwise: bool) -> int | None:
@@ -303,6 +698,15 @@ def _class_count(model: Model, sample: list[float], batchwise: bool) -> int | No
     if count < 2:
         raise ShapeError(f"fit: the cross_entropy loss needs one output per class, but the model has {count}")
     return count
+
+
+def _penalty_rule(penalty: Callable[[Any], Value] | float | None) -> Callable[[Any], Value] | None:
+    if penalty is None or callable(penalty):
+        return penalty
+    strength = real_setting(penalty, "penalty (an L2 strength, or a function)", "fit", low=0.0)
+    from tinygrad_w.nn.penalties import l2
+
+    return lambda model: l2(model, strength)
 
 
 def _layers(model: Model) -> tuple[list[str], list[list[Value]]]:
@@ -335,7 +739,7 @@ def _labels_of(params: list[Value]) -> list[str]:
     return labels
 
 
-def _progress_bar(epochs: int, enabled: bool) -> Any:
+def progress_bar(epochs: int, enabled: bool) -> Any:
     """A tqdm bar on stderr when asked for, stderr is a terminal and tqdm is installed; else None."""
     if not enabled or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
         return None
@@ -344,241 +748,6 @@ def _progress_bar(epochs: int, enabled: bool) -> Any:
     except ImportError:
         return None
     return tqdm(total=epochs, desc="fit", unit="epoch", file=sys.stderr, leave=True)
-
-
-# ----------------------------------------------------------------------------------------------------
-# fit
-
-
-def fit(
-    model: Model,
-    X: Sequence[Sequence[float]],
-    y: Sequence[Any],
-    *,
-    loss: str | LossFunction = "hinge",
-    optimizer: Optimizer | None = None,
-    lr: float | None = None,
-    epochs: int = 100,
-    batch_size: int | None = None,
-    penalty: Callable[[Any], Value] | float | None = None,
-    scheduler: LRScheduler | None = None,
-    clip: float | None = None,
-    seed: int | None = None,
-    progress: bool = True,
-    record_weights: bool = False,
-    callback: Callable[[int, History], bool | None] | None = None,
-    engine: str = "auto",
-) -> History:
-    """Train ``model`` on samples ``X`` (lists of numbers) with labels ``y``; return the :class:`History`.
-
-    Args:
-        loss: ``"hinge"`` (labels ±1), ``"mse"`` (real targets), ``"bce"`` (labels 0/1, model outputs
-            logits), ``"cross_entropy"`` (class indices, one output per class), or a function
-            ``(scores, labels) -> Value`` receiving the model's outputs and labels of a batch.
-        optimizer: built on ``model.parameters()``; default ``SGD(model.parameters(), lr)``.
-        lr: the learning rate of the default optimizer (0.1 if not given); give either lr or optimizer.
-        batch_size: None for full batch, else minibatches of that size, reshuffled every epoch.
-        penalty: a function ``model -> Value`` added to the loss (``lambda m: penalties.l1(m, 1e-3)``),
-            or a number λ meaning ``penalties.l2(model, λ)``; recorded apart from the data loss.
-        scheduler: stepped once at the end of every epoch (built on the same optimizer).
-        clip: the max gradient norm (``clip_grad_norm``), or None.
-        seed: seeds the shuffling of minibatches (None means 0: runs are reproducible by default).
-        progress: show a tqdm bar (only when stderr is a terminal and tqdm is installed).
-        record_weights: also record every parameter's value after each epoch.
-        callback: ``callback(epoch, history)`` after each epoch is recorded; returning True stops early.
-        engine: ``"scalar"`` builds one Value graph per sample; ``"batched"`` replays the traced loss on
-            arrays (:mod:`tinygrad_w.batched`, same History to rounding); ``"auto"`` (default) replays
-            when the model and loss can be traced, else warns once and uses the scalar graph.
-
-    A model with ``model.batchwise = True`` (such as :class:`tinygrad_w.batchnorm.Sequential`) is called
-    once per minibatch on the list of its samples and returns one output per sample; a last minibatch
-    of a single sample joins the one before (batch norm needs two samples to estimate a variance).
-
-    Raises:
-        ShapeError / NonFiniteError / OperandTypeError: bad X or y, naming the sample.
-        ArgumentError: bad settings, or labels that do not fit the loss (naming the sample).
-        DivergenceError: the loss, a gradient or a weight overflowed in some epoch; the model keeps the
-            weights it had before that step and ``error.history`` holds the epochs before.
-    """
-    params = model.parameters()
-    X_rows = _check_samples(X, y, getattr(model, "nin", None))
-    labels = list(y)
-    n = len(X_rows)
-    epochs = _count(epochs, "epochs")
-    batch = n if batch_size is None else min(_count(batch_size, "batch_size"), n)
-    batchwise = bool(getattr(model, "batchwise", False))
-
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ArgumentError(f"fit: unknown loss {loss!r}; known: {', '.join(LOSSES)}, or a function")
-        loss_fn = LOSSES[loss][0]
-        loss_name = loss
-    elif callable(loss):
-        loss_fn, loss_name = loss, getattr(loss, "__name__", "custom")
-    else:
-        raise OperandTypeError(f"fit: loss must be a name or a function, got {loss!r}")
-    multiclass = loss_name == "cross_entropy"
-    if isinstance(loss, str):
-        classes = None
-        if multiclass:
-            classes = _class_count(model, X_rows[0], batchwise)
-        _check_labels(loss, labels, classes)
-    accuracy_of = _accuracy_rule(loss if isinstance(loss, str) else None, labels)
-
-    if optimizer is None:
-        optimizer = SGD(params, lr if lr is not None else 0.1)
-    elif lr is not None:
-        raise ArgumentError("fit: give the learning rate to the optimizer, not to fit, when you pass one")
-    elif not isinstance(optimizer, Optimizer):
-        raise OperandTypeError(f"fit: optimizer must be a tinygrad_w.optim optimizer, got {optimizer!r}")
-    if scheduler is not None and scheduler.optimizer is not optimizer:
-        raise ArgumentError("fit: the scheduler was built on a different optimizer than the one training")
-    clip_norm = None if clip is None else _positive(clip, "clip")
-    penalty_of = _penalty_rule(penalty)
-
-    from tinygrad_w.batched.training import batched_engine  # numpy is loaded only when fit is used
-
-    score = (
-        (lambda out: out)
-        if multiclass or not isinstance(loss, str)
-        else (lambda out: _as_scalar(out, loss_name))
-    )
-    replayed = batched_engine(engine, model, loss_name, loss_fn, score, X_rows, labels, batchwise)
-    layer_names, layer_params = _layers(model)
-    weight_labels = _labels_of(params)
-    history = History(layer_names=layer_names, initial_weight_stats=_weight_stats(model))
-    if record_weights:
-        history.initial_weights = {label: p.data for label, p in zip(weight_labels, params)}
-        history.weights = {label: [] for label in weight_labels}
-    rng = random.Random(seed if seed is not None else 0)
-    bar = _progress_bar(epochs, progress)
-    try:
-        for epoch in range(1, epochs + 1):
-            started = time.perf_counter()
-            order = list(range(n))
-            if batch < n:
-                rng.shuffle(order)
-            lr_used = optimizer.lr
-            data_sum = penalty_sum = 0.0
-            norm_sums = [0.0] * len(layer_names)
-            scores: list[Any] = []
-            seen_labels: list[Any] = []
-            batches = [order[start : start + batch] for start in range(0, n, batch)]
-            if batchwise and len(batches) > 1 and len(batches[-1]) == 1:
-                batches[-2] += batches.pop()  # batch norm cannot estimate a variance from one sample
-            for number, indices in enumerate(batches, start=1):
-                inputs = [X_rows[i] for i in indices]
-                targets = [labels[i] for i in indices]
-                saved_weights = [p.data for p in params]
-                saved_state = optimizer.state_dict()
-                try:
-                    if replayed is not None:  # the same data loss, as one node replayed on arrays
-                        outputs, data_loss = replayed(inputs, targets)
-                    else:
-                        outputs = model(inputs) if batchwise else [model(x) for x in inputs]
-                        if not multiclass and isinstance(loss, str):
-                            outputs = [_as_scalar(out, loss_name) for out in outputs]
-                        data_loss = loss_fn(outputs, targets)
-                    if not isinstance(data_loss, Value):
-                        raise OperandTypeError(f"fit: the loss returned {data_loss!r}, not a Value")
-                    total = data_loss
-                    penalty_value = 0.0
-                    if penalty_of is not None:
-                        term = penalty_of(model)
-                        penalty_value = term.data
-                        total = data_loss + term
-                    if not math.isfinite(total.data):
-                        raise NonFiniteError(f"the loss is {total.data!r}")
-                    for p in params:
-                        p.grad = 0.0
-                    optimizer.zero_grad()
-                    total.backward()
-                    for k, group in enumerate(layer_params):
-                        norm_sums[k] += math.hypot(*(p.grad for p in group))
-                    if clip_norm is not None:
-                        clip_grad_norm(params, clip_norm)
-                    optimizer.step()
-                except (OperationError, NonFiniteError, ArithmeticError) as exc:
-                    for p, value in zip(params, saved_weights):
-                        p.data = value
-                    optimizer.load_state_dict(saved_state)
-                    where = f"epoch {epoch}" + (
-                        f", batch {number} of {len(batches)}" if len(batches) > 1 else ""
-                    )
-                    raise DivergenceError(
-                        f"fit: training diverged in {where}: {exc}. The model keeps the weights it had "
-                        "before this step; try a smaller learning rate or clip=...",
-                        epoch,
-                        history,
-                    ) from exc
-                data_sum += data_loss.data * len(indices)
-                penalty_sum += penalty_value * len(indices)
-                scores.extend(_plain(out) for out in outputs)
-                seen_labels.extend(targets)
-            if scheduler is not None:
-                scheduler.step()
-            history.epoch.append(epoch)
-            history.data_loss.append(data_sum / n)
-            history.penalty.append(penalty_sum / n)
-            history.loss.append((data_sum + penalty_sum) / n)
-            measured = accuracy_of(scores, seen_labels) if accuracy_of is not None else None
-            if measured is not None:
-                history.accuracy.append(measured)
-            history.lr.append(lr_used)
-            history.grad_norm.append([s / len(batches) for s in norm_sums])
-            history.weight_stats.append(_weight_stats(model))
-            if record_weights:
-                for label, p in zip(weight_labels, params):
-                    history.weights[label].append(p.data)
-            history.seconds.append(time.perf_counter() - started)
-            if bar is not None:
-                shown = {"loss": f"{history.loss[-1]:.4g}"}
-                if history.accuracy:
-                    shown["acc"] = f"{history.accuracy[-1]:.3f}"
-                bar.set_postfix(shown)
-                bar.update(1)
-            if callback is not None and callback(epoch, history):
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-    return history
-
-
-def _count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ArgumentError(f"fit: {name} must be an integer >= 1, got {value!r}")
-    return value
-
-
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 < float(value) < math.inf):
-        raise ArgumentError(f"fit: {name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _penalty_rule(penalty: Callable[[Any], Value] | float | None) -> Callable[[Any], Value] | None:
-    if penalty is None:
-        return None
-    if callable(penalty):
-        return penalty
-    if isinstance(penalty, bool) or not isinstance(penalty, numbers.Real):
-        raise OperandTypeError(f"fit: penalty must be a function or a number, got {penalty!r}")
-    strength = float(penalty)
-    if not (math.isfinite(strength) and strength >= 0):
-        raise ArgumentError(f"fit: the L2 strength must be finite and >= 0, got {penalty!r}")
-    from tinygrad_w.nn.penalties import l2
-
-    return lambda model: l2(model, strength)
-
-
-def _plain(out: Any) -> Any:
-    """A model output as numbers (so the epoch does not keep every graph alive)."""
-    if isinstance(out, Value):
-        return out.data
-    if isinstance(out, Sequence):
-        return [v.data if isinstance(v, Value) else v for v in out]
-    return out
 
 
 def _accuracy_rule(

@@ -33,7 +33,7 @@ from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting
 # Checks shared by the optimizers and schedulers
 
 
-def _parameter_list(params: Iterable[Value], where: str, *, allow_empty: bool = False) -> list[Value]:
+def parameter_list(params: Iterable[Value], where: str, *, allow_empty: bool = False) -> list[Value]:
     """The parameters as a list: Values only, none twice (it would be updated twice), at least one."""
     if isinstance(params, (Value, str, bytes)) or not isinstance(params, Iterable):
         raise OperandTypeError(
@@ -92,7 +92,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         where = type(self).__name__
-        self.params: list[Value] = _parameter_list(params, where)
+        self.params: list[Value] = parameter_list(params, where)
         self._lr = real_setting(lr, "lr", where, low=0.0)
         self.step_count = 0  # t of the last completed step
 
@@ -496,7 +496,7 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     changed.
     """
     limit = real_setting(max_norm, "max_norm", "clip_grad_norm", low=0.0)
-    plist = _parameter_list(params, "clip_grad_norm", allow_empty=True)
+    plist = parameter_list(params, "clip_grad_norm", allow_empty=True)
     grads = _finite_gradients(plist, "clip_grad_norm")
     total = math.hypot(*grads)  # hypot avoids the overflow of squaring a gradient of 1e200
     if not math.isfinite(total):
@@ -513,7 +513,7 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
 def clip_grad_value(params: Iterable[Value], clip_value: float) -> None:
     """Clamp every gradient into [-clip_value, clip_value] (each on its own: the direction may change)."""
     limit = real_setting(clip_value, "clip_value", "clip_grad_value", low=0.0)
-    plist = _parameter_list(params, "clip_grad_value", allow_empty=True)
+    plist = parameter_list(params, "clip_grad_value", allow_empty=True)
     grads = _finite_gradients(plist, "clip_grad_value")
     for p, g in zip(plist, grads):
         p.grad = min(max(g, -limit), limit)
