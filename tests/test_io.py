@@ -124,7 +124,10 @@ def test_a_failed_write_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: 
 def test_save_refuses_what_it_cannot_store(tmp_path: Path) -> None:
     model = MLP(2, [1], seed=0)
     model.layers[0].neurons[0].b.data = math.nan  # only possible by writing .data directly
-    with pytest.raises(tg.NonFiniteError, match=r"layers\.0\.neurons\.0\.b \(L1\.N0\.b\) is nan"):
+    with pytest.raises(
+        tg.NonFiniteError,
+        match=r"^save '.*m\.json': parameter layers\.0\.neurons\.0\.b \(L1\.N0\.b\): got nan",
+    ):
         save(model, tmp_path / "m.json")
     assert not (tmp_path / "m.json").exists()
     with pytest.raises(tg.OperandTypeError, match="save: expected an MLP, got Value"):
@@ -322,3 +325,164 @@ def test_unreadable_paths(tmp_path: Path) -> None:
         load(missing)
     with pytest.raises(FileFormatError, match="cannot read it"):
         load(tmp_path)  # a directory
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hostile paths and models: refused at once, with a typed error naming save or load, nothing written
+
+
+def test_load_refuses_a_fifo_at_once_instead_of_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(FileFormatError, match=r"^load '.*pipe\.json': not a regular file \(a FIFO"):
+        load(fifo)  # without O_NONBLOCK and the check, this would wait forever for a writer
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_load_refuses_a_link_to_a_device(tmp_path: Path, device: str) -> None:
+    link = tmp_path / "m.json"
+    link.symlink_to(device)
+    with pytest.raises(FileFormatError, match="not a regular file"):
+        load(link)  # /dev/zero would otherwise be read until memory runs out
+
+
+def test_load_reads_at_most_max_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    save(MLP(2, [3, 1], seed=0), path)
+    size = path.stat().st_size
+    assert load(path, max_bytes=size).nouts == [3, 1]
+    with pytest.raises(
+        FileFormatError,
+        match=rf"has {size:,} bytes, more than the limit of {size - 1:,} \(load's max_bytes\)",
+    ):
+        load(path, max_bytes=size - 1)
+    with pytest.raises(tg.ArgumentError, match=r"^load: max_bytes must be an integer >= 1"):
+        load(path, max_bytes=0)
+    assert tg.interop.files.MAX_BYTES == 64 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "message"),
+    [
+        (None, tg.OperandTypeError, r"^load: path must be a str or an os.PathLike, got NoneType None"),
+        (123, tg.OperandTypeError, r"^load: path must be a str or an os.PathLike, got int 123"),
+        ("", tg.ArgumentError, r"^load: the path is empty"),
+        ("a\0b", tg.ArgumentError, r"^load: the path 'a\\x00b' contains a NUL character"),
+    ],
+)
+def test_load_refuses_paths_that_are_no_paths(path: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        load(path)  # type: ignore[arg-type]
+
+
+def test_save_refuses_bad_paths_and_writes_nothing(tmp_path: Path) -> None:
+    model = MLP(2, [1], seed=0)
+    cases: list[tuple[object, type[Exception], str]] = [
+        (tmp_path, tg.FileAccessError, r"^save '.*': is a directory"),
+        (
+            tmp_path / "missing" / "m.json",
+            tg.FileAccessError,
+            r"^save '.*m\.json': the directory '.*missing' does not exist",
+        ),
+        ("", tg.ArgumentError, "^save: the path is empty"),
+        (str(tmp_path / "a\0b"), tg.ArgumentError, "^save: the path .* contains a NUL character"),
+        (123, tg.OperandTypeError, "^save: path must be a str or an os.PathLike, got int 123"),
+        (tmp_path / ("x" * 300), tg.FileAccessError, r"^save '.*\.\.\.: File name too long"),
+    ]
+    for path, error, message in cases:
+        with pytest.raises(error, match=message):
+            save(model, path)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(tg.OperandTypeError, match=r"^save: expected an MLP, got int 123"):
+        save(123, tmp_path / "m.json")  # type: ignore[arg-type]
+
+
+def test_save_writes_through_a_symbolic_link_and_keeps_it(tmp_path: Path) -> None:
+    target, link = tmp_path / "real.json", tmp_path / "link.json"
+    save(MLP(2, [1], seed=0), target)
+    link.symlink_to("real.json")
+    save(MLP(3, [2], seed=1), link)
+    assert link.is_symlink() and os.readlink(link) == "real.json"
+    assert load(target).nin == 3
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to("new.json")  # points at a file that does not exist yet
+    save(MLP(4, [1], seed=2), dangling)
+    assert dangling.is_symlink() and load(tmp_path / "new.json").nin == 4
+    sorted_names = sorted(p.name for p in tmp_path.iterdir())
+    assert sorted_names == ["dangling.json", "link.json", "new.json", "real.json"]
+
+
+def test_save_refuses_a_fifo_or_a_device_target(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(tg.FileAccessError, match=r"not a regular file \(a FIFO or a device\)"):
+        save(MLP(2, [1], seed=0), fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # not replaced by a plain file
+    link = tmp_path / "null.json"
+    link.symlink_to("/dev/null")
+    with pytest.raises(tg.FileAccessError, match="not a regular file"):
+        save(MLP(2, [1], seed=0), link)
+
+
+def broken_models() -> list[tuple[str, Callable[[MLP], None], type[Exception], str]]:
+    return [
+        (
+            "a layer appended",
+            lambda m: m.layers.append(tg.nn.Layer(1, 1, seed=0)),
+            tg.ArgumentError,
+            "has 3 layers but nouts lists 2",
+        ),
+        (
+            "activation gelu",
+            lambda m: setattr(m, "activation", "gelu"),
+            tg.ArgumentError,
+            "layer 0 neuron 0 has activation 'relu'",
+        ),
+        (
+            "fused = 1",
+            lambda m: setattr(m, "fused", 1),
+            tg.ArgumentError,
+            "has activation 'relu' and fused False, but the model says 'relu' and 1; not saved",
+        ),
+        (
+            "a neuron's activation",
+            lambda m: setattr(m.layers[0].neurons[1], "activation", "tanh"),
+            tg.ArgumentError,
+            "layer 0 neuron 1 has activation 'tanh'",
+        ),
+        (
+            "nin changed",
+            lambda m: setattr(m, "nin", 5),
+            tg.ArgumentError,
+            r"the model cannot be saved: the architecture 5 -> \[2, 1\] has 15 parameters",
+        ),
+        (
+            "a weight set to text",
+            lambda m: setattr(m.layers[0].neurons[0].w[0], "data", "abc"),
+            tg.OperandTypeError,
+            r"parameter layers\.0\.neurons\.0\.w\.0 \(L1\.N0\.w0\): expected a real number",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", broken_models(), ids=lambda case: case[0])
+def test_save_refuses_a_model_load_would_refuse_and_keeps_the_good_file(
+    tmp_path: Path, case: tuple[str, Callable[[MLP], None], type[Exception], str]
+) -> None:
+    _, damage, error, message = case
+    path = tmp_path / "m.json"
+    model = MLP(2, [2, 1], seed=0)
+    save(model, path)
+    good = path.read_bytes()
+    damage(model)
+    with pytest.raises(error, match=message):
+        save(model, path)
+    assert path.read_bytes() == good and os.listdir(tmp_path) == ["m.json"]
+
+
+def test_a_numpy_float32_weight_is_saved_as_its_float(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    model = MLP(2, [1], seed=0)
+    model.layers[0].neurons[0].w[0].data = np.float32(0.5)
+    save(model, tmp_path / "m.json")
+    assert load(tmp_path / "m.json").layers[0].neurons[0].w[0].data == 0.5

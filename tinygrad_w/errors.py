@@ -22,6 +22,7 @@ __all__ = [
     "DivergenceError",
     "DomainError",
     "ExpressionError",
+    "FileAccessError",
     "FileFormatError",
     "GradcheckError",
     "GraphChangedError",
@@ -39,6 +40,12 @@ __all__ = [
 
 class FileFormatError(TinygradError, ValueError):
     """A saved file is missing, truncated, corrupt, of another version or inconsistent."""
+
+
+class FileAccessError(TinygradError, OSError):
+    """A path that cannot be written (or read): a missing directory, a directory or a device where a file
+    belongs, a name too long, no permission, a full disk. It is an OSError, so ``except OSError`` still
+    catches it; the message names the function, the path and the reason."""
 
 
 class ArgumentError(TinygradError, ValueError):

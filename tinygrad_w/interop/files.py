@@ -14,10 +14,14 @@ The file is plain JSON that a person can read::
 Parameters are stored under their ``named_parameters()`` names as JSON numbers written with Python's
 ``repr``, the shortest decimal that reads back as the same float, so every weight round-trips bit for bit.
 
-``save`` writes a temporary file in the same directory, flushes it to disk and renames it over the target
-(``os.replace`` is atomic), so a crash leaves either the old file or the new one, never half of one.
-``load`` checks everything before it builds the model: any problem raises ``FileFormatError`` naming the
-file and what is wrong, and never returns a half-built model. No pickle and no eval: loading a file
+``save`` checks the model with the same checks ``load`` makes (it never writes a file ``load`` refuses),
+then writes a temporary file in the same directory, flushes it to disk and renames it over the target
+(``os.replace`` is atomic), so a crash leaves either the old file or the new one, never half of one; a
+symbolic link is written through and stays a link (:mod:`tinygrad_w.atomic`).
+
+``load`` reads in four stages: read (a regular file only, at most ``MAX_BYTES`` = 64 MiB unless
+``max_bytes`` says otherwise), parse, validate, build. Any problem raises ``FileFormatError`` naming the
+file and what is wrong, and it never returns a half-built model. No pickle and no eval: loading a file
 cannot run code.
 """
 
@@ -27,14 +31,18 @@ import itertools
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from tinygrad_w.atomic import write_bytes_atomically
-from tinygrad_w.errors import FileFormatError, NonFiniteError, OperandTypeError
+from tinygrad_w.atomic import path_text, writable_path, write_bytes_atomically
+from tinygrad_w.core.value import as_real
+from tinygrad_w.errors import ArgumentError, FileFormatError, OperandTypeError, TinygradError, show
+from tinygrad_w.nn.checks import count_setting
 from tinygrad_w.nn.layers import ACTIVATIONS, MLP
 
-__all__ = ["FORMAT", "VERSION", "load", "save"]
+__all__ = ["FORMAT", "MAX_BYTES", "VERSION", "load", "save"]
 
 FORMAT = "tinygrad_w.mlp"
 """The ``format`` field of every file ``save`` writes."""
@@ -44,26 +52,54 @@ VERSION = 1
 _ARCHITECTURE_KEYS = ("nin", "nouts", "activation", "output_activation", "fused")
 
 
+MAX_BYTES = 64 * 1024 * 1024
+"""The largest file ``load`` reads by default (64 MiB, about a million parameters); pass ``max_bytes`` to
+read larger ones. The limit keeps a link to ``/dev/zero`` or a huge file from exhausting memory."""
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A saved model's content, every field checked: what building the MLP needs."""
+
+    nin: int
+    nouts: list[int]
+    activation: str
+    output_activation: str
+    fused: bool
+    values: list[float]  # in the order of MLP.named_parameters()
+
+
 def save(model: MLP, path: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``path`` as JSON, atomically (temporary file + fsync + rename).
 
-    A file that already exists is replaced only once the new one is complete on disk. New files get mode
-    0o644 (readable by all, writable by the owner); a replaced file keeps its mode.
+    The model is checked first, with the same checks ``load`` makes, so ``save`` never writes a file that
+    ``load`` would refuse (after ``model.layers.append(...)`` or ``model.activation = "gelu"``, say); the
+    path is checked before anything is written (see :func:`tinygrad_w.atomic.writable_path`: a symbolic
+    link is written through and stays a link). A file that already exists is replaced only once the new
+    one is complete on disk. New files get mode 0o644; a replaced file keeps its mode.
     """
     if not isinstance(model, MLP):
-        raise OperandTypeError(f"save: expected an MLP, got {type(model).__name__}")
-    target = os.fspath(path)
+        raise OperandTypeError(f"save: expected an MLP, got {type(model).__name__} {show(model)}")
+    target = writable_path(path, "save")
+    where = f"save {show(path_text(path, 'save'))}"
+    document = _describe(model, where)
+    _validate(document, lambda problem: ArgumentError(f"{where}: the model cannot be saved: {problem}"))
+    text = json.dumps(document, indent=1, allow_nan=False) + "\n"
+    write_bytes_atomically(target, text.encode("utf-8"), where="save")
+
+
+def _describe(model: MLP, where: str) -> dict[str, Any]:
+    """The document ``save`` writes: the architecture, and every parameter by name as a finite float."""
+    _check_structure(model, where)
     parameters: dict[str, float] = {}
     for name, p in model.named_parameters():
-        if not math.isfinite(p.data):
-            raise NonFiniteError(f"save {target!r}: parameter {name} ({p.label}) is {p.data!r}; not saved")
-        parameters[name] = p.data
-    document = {
+        parameters[name] = as_real(p.data, f"{where}: parameter {name} ({p.label})")
+    return {
         "format": FORMAT,
         "version": VERSION,
         "architecture": {
             "nin": model.nin,
-            "nouts": list(model.nouts),
+            "nouts": list(model.nouts) if isinstance(model.nouts, (list, tuple)) else model.nouts,
             "activation": model.activation,
             "output_activation": model.output_activation,
             "fused": model.fused,
@@ -71,29 +107,82 @@ def save(model: MLP, path: str | os.PathLike[str]) -> None:
         "parameter_count": len(parameters),
         "parameters": parameters,
     }
-    text = json.dumps(document, indent=1, allow_nan=False) + "\n"
-    write_bytes_atomically(target, text.encode("utf-8"))
 
 
-def load(path: str | os.PathLike[str]) -> MLP:
+def _check_structure(model: MLP, where: str) -> None:
+    """The layers agree with the architecture the file records (a layer replaced or a neuron's activation
+    changed by hand would load as a different function)."""
+    nouts = model.nouts if isinstance(model.nouts, (list, tuple)) else []
+    if len(model.layers) != len(nouts):
+        raise ArgumentError(f"{where}: the model has {len(model.layers)} layers but nouts lists {len(nouts)}")
+    last = len(model.layers) - 1
+    for i, layer in enumerate(model.layers):
+        activation = model.output_activation if i == last else model.activation
+        for j, neuron in enumerate(getattr(layer, "neurons", [])):
+            if (neuron.activation, neuron.fused) != (activation, model.fused):
+                raise ArgumentError(
+                    f"{where}: layer {i} neuron {j} has activation {show(neuron.activation)} and fused "
+                    f"{show(neuron.fused)}, but the model says {show(activation)} and {show(model.fused)}; not saved"
+                )
+
+
+def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> MLP:
     """Read an MLP written by :func:`save`.
 
-    Raises ``FileFormatError`` naming the file and the problem when it is missing or unreadable, empty,
+    Raises ``FileFormatError`` naming the file and the problem when it is missing or unreadable, not a
+    regular file (a FIFO, a device: refused at once, never waited on), larger than ``max_bytes``, empty,
     not valid JSON (truncated, say), of another format or version, describes an invalid architecture,
-    lacks parameters or has extra ones, or holds a parameter that is not a finite number.
+    lacks parameters or has extra ones, or holds a parameter that is not a finite number. The file is read
+    in four stages: read (bounded), parse, validate, build; the model is built only once all is checked.
     """
-    source = os.fspath(path)
+    source = path_text(path, "load")
+    limit = count_setting(max_bytes, "max_bytes", "load")
 
     def fail(problem: str) -> FileFormatError:
         return FileFormatError(f"load {source!r}: {problem}")
 
+    document = _parse(_read_bounded(source, limit, fail), fail)
+    return _build(_validate(document, fail))
+
+
+def _read_bounded(source: str, limit: int, fail: Callable[[str], FileFormatError]) -> bytes:
+    """The file's bytes: a regular file of at most ``limit`` bytes. Opening does not wait (O_NONBLOCK: a
+    FIFO without a writer would block forever), and the kind of file is checked on the open handle."""
     try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
+        handle = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise fail("no such file") from None
     except OSError as exc:
         raise fail(f"cannot read it ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(handle)
+        if stat.S_ISDIR(info.st_mode):
+            raise fail("cannot read it (it is a directory)")
+        if not stat.S_ISREG(info.st_mode):
+            raise fail("not a regular file (a FIFO, a socket or a device); not a saved model")
+        if info.st_size > limit:
+            raise fail(
+                f"the file has {info.st_size:,} bytes, more than the limit of {limit:,} (load's max_bytes)"
+            )
+        chunks, size = [], 0
+        while size <= limit:  # up to limit + 1 bytes: the file may have grown since fstat
+            chunk = os.read(handle, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise fail(f"cannot read it ({exc.strerror or exc})") from None
+    finally:
+        os.close(handle)
+    raw = b"".join(chunks)
+    if len(raw) > limit:
+        raise fail(f"the file has more than {limit:,} bytes, the limit (load's max_bytes)")
+    return raw
+
+
+def _parse(raw: bytes, fail: Callable[[str], FileFormatError]) -> dict[str, Any]:
+    """The JSON object in the file (duplicate keys, NaN and Infinity refused)."""
     if not raw.strip():
         raise fail("the file is empty")
     try:
@@ -111,9 +200,13 @@ def load(path: str | os.PathLike[str]) -> MLP:
         raise fail(f"not a saved model: {exc}") from None
     except RecursionError:
         raise fail("not a saved model (JSON nested too deeply)") from None
-
     if not isinstance(document, dict):
         raise fail(f"expected a JSON object at the top, got {_show(document)}")
+    return document
+
+
+def _validate(document: dict[str, Any], fail: Callable[[str], TinygradError]) -> _Checked:
+    """Every field checked against the format: ``fail(problem)`` raised at the first problem."""
     if "format" not in document:
         raise fail(f"no 'format' field; not a tinygrad_w model file (expected format {FORMAT!r})")
     if document["format"] != FORMAT:
@@ -129,9 +222,15 @@ def load(path: str | os.PathLike[str]) -> MLP:
     unknown = sorted(set(document) - {"format", "version", "architecture", "parameter_count", "parameters"})
     if unknown:
         raise fail(f"unexpected top-level field(s): {', '.join(unknown)}")
-
     nin, nouts, activation, output_activation, fused = _architecture(document.get("architecture"), fail)
+    values = _parameter_values(document, [nin, *nouts], fail)
+    return _Checked(nin, nouts, activation, output_activation, fused, values)
 
+
+def _parameter_values(
+    document: dict[str, Any], sizes: list[int], fail: Callable[[str], TinygradError]
+) -> list[float]:
+    """The stored parameters as floats in ``named_parameters()`` order, after checking count and names."""
     stored = document.get("parameters")
     if not isinstance(stored, dict):
         raise fail(f"'parameters' must be a JSON object of name: number, got {_show(stored)}")
@@ -139,14 +238,13 @@ def load(path: str | os.PathLike[str]) -> MLP:
     if isinstance(count, bool) or not isinstance(count, int):
         raise fail(f"'parameter_count' must be an integer, got {_show(count)}")
     # Count before building anything: a corrupt architecture could ask for billions of parameters.
-    sizes = [nin, *nouts]
     needed = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
     if count != needed or len(stored) != needed:
         # Which names are missing or extra helps find the damage; listing them is skipped when huge.
         detail = _difference(stored, _parameter_names(sizes)) if needed <= 1_000_000 else ""
         raise fail(
-            f"the architecture {nin} -> {nouts} has {needed} parameters, but parameter_count says {count}"
-            f" and {len(stored)} are stored{detail}"
+            f"the architecture {sizes[0]} -> {sizes[1:]} has {needed} parameters, but parameter_count says "
+            f"{count} and {len(stored)} are stored{detail}"
         )
     names = _parameter_names(sizes)
     mismatch = _difference(stored, names)
@@ -164,21 +262,22 @@ def load(path: str | os.PathLike[str]) -> MLP:
         if not math.isfinite(value):
             raise fail(f"parameter {name} is {value!r}; parameters must be finite")
         values.append(value)
+    return values
 
-    # Everything is checked: only now build the model (zeros), then fill it in the same order.
+
+def _build(checked: _Checked) -> MLP:
+    """The MLP, built (zeros) and then filled in ``named_parameters()`` order."""
     model = MLP(
-        nin,
-        nouts,
-        activation,
-        output_activation=output_activation,
+        checked.nin,
+        checked.nouts,
+        checked.activation,
+        output_activation=checked.output_activation,
         init="zeros",
         bias_init="zeros",
         seed=0,
-        fused=fused,
+        fused=checked.fused,
     )
-    parameters = model.named_parameters()
-    assert [name for name, _ in parameters] == names
-    for (_, parameter), value in zip(parameters, values):
+    for (_, parameter), value in zip(model.named_parameters(), checked.values):
         parameter.data = value
     return model
 
@@ -194,7 +293,7 @@ def _parameter_names(sizes: Sequence[int]) -> list[str]:
 
 
 def _architecture(
-    architecture: object, fail: Callable[[str], FileFormatError]
+    architecture: object, fail: Callable[[str], TinygradError]
 ) -> tuple[int, list[int], str, str, bool]:
     """The architecture fields, each checked, or ``fail(problem)`` raised."""
     if not isinstance(architecture, dict):

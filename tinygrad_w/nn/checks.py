@@ -95,5 +95,7 @@ def seed_setting(value: object, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise OperandTypeError(f"{where}: seed must be an int or None, got {type(value).__name__} {show(value)}")
+        raise OperandTypeError(
+            f"{where}: seed must be an int or None, got {type(value).__name__} {show(value)}"
+        )
     return int(value)
