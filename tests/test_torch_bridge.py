@@ -5,6 +5,7 @@ PyTorch is an optional oracle: these tests skip cleanly without it (all but the 
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -198,3 +199,41 @@ def test_non_finite_weights_are_refused(pt: Any) -> None:
         from_torch(sequential)
     with pytest.raises(tg.OperandTypeError, match="to_torch: expected an MLP"):
         to_torch(Value(1.0))  # type: ignore[arg-type]
+
+
+def test_a_softplus_threshold_that_changes_values_is_refused(pt: Any) -> None:
+    nn = pt.nn
+    # threshold 5: softplus(6) = 6.00248, but PyTorch returns 6.0 there: a different function
+    with pytest.raises(
+        tg.ArgumentError, match=r"^from_torch: module 1 is Softplus with threshold 5: .* use threshold=40"
+    ):
+        from_torch(nn.Sequential(nn.Linear(2, 2), nn.Softplus(threshold=5)))
+    # PyTorch's default, 20, is exact in float32 (e^-20 is below half a float32 step of 20) ...
+    assert from_torch(nn.Sequential(nn.Linear(2, 2), nn.Softplus())).output_activation == "softplus"
+    # ... but not in float64, where 40 (what to_torch writes) is
+    with pytest.raises(tg.ArgumentError, match=r"threshold 20.0: .*off by up to 2.1e-09 in float64"):
+        from_torch(nn.Sequential(nn.Linear(2, 2, dtype=pt.float64), nn.Softplus()))
+    sequential = nn.Sequential(nn.Linear(1, 1, dtype=pt.float64), nn.Softplus(threshold=40))
+    with pt.no_grad():
+        sequential[0].weight.fill_(1.0)
+        sequential[0].bias.fill_(0.0)
+    model = from_torch(sequential)
+    for x in [-3.0, 0.5, 25.0, 39.0, 41.0, 300.0]:
+        assert model([x]).data == pytest.approx(
+            sequential(pt.tensor([x], dtype=pt.float64)).item(), rel=1e-15
+        )
+
+
+def test_to_torch_refuses_a_weight_that_is_not_a_finite_number(pt: Any) -> None:
+    model = MLP(2, [2, 1], seed=0)
+    model.layers[1].neurons[0].w[1].data = math.nan
+    with pytest.raises(tg.NonFiniteError, match=r"^to_torch: L2\.N0\.w1: got nan"):
+        to_torch(model)
+    model.layers[1].neurons[0].w[1].data = "x"  # type: ignore[assignment]
+    with pytest.raises(tg.OperandTypeError, match=r"^to_torch: L2\.N0\.w1: expected a real number"):
+        to_torch(model)
+
+
+def test_from_torch_takes_a_flag_for_fused(pt: Any) -> None:
+    with pytest.raises(tg.OperandTypeError, match=r"^from_torch: fused must be True or False"):
+        from_torch(pt.nn.Sequential(pt.nn.Linear(2, 2)), fused="yes")  # type: ignore[arg-type]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
+from tinygrad_w.core.value import Value, as_real
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError, show
+from tinygrad_w.nn.checks import flag_setting
 from tinygrad_w.nn.layers import MLP
 
 if TYPE_CHECKING:
@@ -54,19 +56,19 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
 
     Layout: ``Linear(nin, nouts[0])``, activation, ``Linear(nouts[0], nouts[1])``, activation, ... ; a
     linear activation adds no module. Softplus uses threshold 40 (see ``SOFTPLUS_THRESHOLD``) so that it
-    matches ours; leaky_relu uses slope 0.01.
+    matches ours; leaky_relu uses slope 0.01. A weight that is not a finite number (set by hand) is refused.
     """
     pytorch = _import_torch("to_torch")
     if not isinstance(model, MLP):
-        raise OperandTypeError(f"to_torch: expected an MLP, got {type(model).__name__}")
+        raise OperandTypeError(f"to_torch: expected an MLP, got {type(model).__name__} {show(model)}")
     modules = []
     for layer in model.layers:
+        rows = [[_weight(w) for w in n.w] for n in layer.neurons]
+        biases = [_weight(n.b) for n in layer.neurons]
         linear = pytorch.nn.Linear(layer.nin, layer.nout, dtype=pytorch.float64)
         with pytorch.no_grad():
-            linear.weight.copy_(
-                pytorch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=pytorch.float64)
-            )
-            linear.bias.copy_(pytorch.tensor([n.b.data for n in layer.neurons], dtype=pytorch.float64))
+            linear.weight.copy_(pytorch.tensor(rows, dtype=pytorch.float64))
+            linear.bias.copy_(pytorch.tensor(biases, dtype=pytorch.float64))
         modules.append(linear)
         activation = _activation_module(pytorch, layer.activation)
         if activation is not None:
@@ -75,29 +77,8 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
     return sequential
 
 
-def _activation_name(pytorch: Any, module: Any, position: int) -> str:
-    """Our name for a torch activation module, or a ValueError saying why it is not supported."""
-    nn = pytorch.nn
-    plain = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Identity: "linear"}
-    if type(module) in plain:
-        return plain[type(module)]
-    if isinstance(module, nn.LeakyReLU):
-        if module.negative_slope != 0.01:
-            raise ArgumentError(
-                f"from_torch: module {position} is LeakyReLU with negative_slope {module.negative_slope!r};"
-                " tinygrad_w's leaky_relu has slope 0.01"
-            )
-        return "leaky_relu"
-    if isinstance(module, nn.Softplus):
-        if module.beta != 1:
-            raise ArgumentError(
-                f"from_torch: module {position} is Softplus with beta {module.beta!r}; only beta=1 is supported"
-            )
-        return "softplus"  # any threshold: PyTorch's default 20 differs from ln(1 + e^x) by at most 2e-9
-    raise ArgumentError(
-        f"from_torch: module {position} ({type(module).__name__}) is not supported; expected Linear layers, each"
-        " optionally followed by ReLU, LeakyReLU(0.01), Tanh, Sigmoid, Softplus or Identity"
-    )
+def _weight(parameter: Value) -> float:
+    return as_real(parameter.data, f"to_torch: {parameter.label or 'a parameter'}")
 
 
 def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
@@ -106,13 +87,39 @@ def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
 
     Every hidden layer must use the same activation, as an MLP has one hidden activation. Weights are
     converted to Python floats exactly (float32 values are exactly representable as float64). Anything
-    else (Dropout, a Linear without bias, mismatched sizes, non-finite weights) raises an error naming the
-    module; the MLP is returned only when it is complete.
+    else (Dropout, a Linear without bias, mismatched sizes, non-finite weights, a Softplus whose threshold
+    changes its values) raises an error naming the module; the MLP is returned only when it is complete.
+    Stages: check the container, read the layers, check the activations, build, copy the weights.
     """
     pytorch = _import_torch("from_torch")
     if not isinstance(sequential, pytorch.nn.Sequential):
         raise OperandTypeError(f"from_torch: expected a torch.nn.Sequential, got {type(sequential).__name__}")
-    modules = list(sequential)
+    fused = flag_setting(fused, "fused", "from_torch")
+    linears, activations = _read_layers(pytorch, list(sequential))
+    hidden = set(activations[:-1])
+    if len(hidden) > 1:
+        raise ArgumentError(
+            f"from_torch: the hidden layers use different activations ({', '.join(activations[:-1])});"
+            " an MLP has one hidden activation"
+        )
+    values = _weights_of(pytorch, linears)  # every number checked before the model exists
+    model = MLP(
+        linears[0].in_features,
+        [linear.out_features for linear in linears],
+        hidden.pop() if hidden else "relu",
+        output_activation=activations[-1],
+        init="zeros",
+        bias_init="zeros",
+        seed=0,
+        fused=fused,
+    )
+    for parameter, value in zip(model.parameters(), values):
+        parameter.data = value
+    return model
+
+
+def _read_layers(pytorch: Any, modules: list[Any]) -> tuple[list[Any], list[str]]:
+    """The Linear layers and, for each, our name of the activation after it ("linear" for none)."""
     if not modules:
         raise ArgumentError("from_torch: the Sequential is empty; it needs at least one Linear layer")
     linears: list[Any] = []
@@ -140,39 +147,64 @@ def from_torch(sequential: torch.nn.Sequential, *, fused: bool = False) -> MLP:
         position += 1
         activation = "linear"
         if position < len(modules) and not isinstance(modules[position], pytorch.nn.Linear):
-            activation = _activation_name(pytorch, modules[position], position)
+            activation = _activation_name(pytorch, modules[position], position, module.weight.dtype)
             position += 1
         activations.append(activation)
-    hidden = set(activations[:-1])
-    if len(hidden) > 1:
-        raise ArgumentError(
-            f"from_torch: the hidden layers use different activations ({', '.join(activations[:-1])});"
-            " an MLP has one hidden activation"
-        )
-    nin = linears[0].in_features
-    nouts = [linear.out_features for linear in linears]
-    model = MLP(
-        nin,
-        nouts,
-        hidden.pop() if hidden else "relu",
-        output_activation=activations[-1],
-        init="zeros",
-        bias_init="zeros",
-        seed=0,
-        fused=fused,
-    )
-    # Check every number before writing any, so a failure leaves nothing half-copied.
-    updates = []
-    for index, (layer, linear) in enumerate(zip(model.layers, linears)):
+    return linears, activations
+
+
+def _weights_of(pytorch: Any, linears: list[Any]) -> list[float]:
+    """Every weight and bias as a finite float, in the order of ``MLP.parameters()`` (each neuron's
+    weights, then its bias)."""
+    values: list[float] = []
+    for index, linear in enumerate(linears):
         weight_rows = linear.weight.detach().to(pytorch.float64).tolist()
         biases = linear.bias.detach().to(pytorch.float64).tolist()
-        for neuron, row, bias in zip(layer.neurons, weight_rows, biases):
-            for parameter, value in (*zip(neuron.w, row), (neuron.b, bias)):
+        for j, (row, bias) in enumerate(zip(weight_rows, biases)):
+            labels = [f"L{index + 1}.N{j}.w{k}" for k in range(len(row))] + [f"L{index + 1}.N{j}.b"]
+            for label, value in zip(labels, [*row, bias]):
                 if not math.isfinite(value):
-                    raise NonFiniteError(
-                        f"from_torch: Linear layer {index} holds {value!r} (for {parameter.label})"
-                    )
-                updates.append((parameter, float(value)))
-    for parameter, value in updates:
-        parameter.data = value
-    return model
+                    raise NonFiniteError(f"from_torch: Linear layer {index} holds {value!r} (for {label})")
+                values.append(float(value))
+    return values
+
+
+def _activation_name(pytorch: Any, module: Any, position: int, dtype: Any) -> str:
+    """Our name for a torch activation module, or an ArgumentError saying why it is not supported."""
+    nn = pytorch.nn
+    plain = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Identity: "linear"}
+    if type(module) in plain:
+        return plain[type(module)]
+    if isinstance(module, nn.LeakyReLU):
+        if module.negative_slope != 0.01:
+            raise ArgumentError(
+                f"from_torch: module {position} is LeakyReLU with negative_slope {module.negative_slope!r};"
+                " tinygrad_w's leaky_relu has slope 0.01"
+            )
+        return "leaky_relu"
+    if isinstance(module, nn.Softplus):
+        if module.beta != 1:
+            raise ArgumentError(
+                f"from_torch: module {position} is Softplus with beta {module.beta!r}; only beta=1 is supported"
+            )
+        _check_softplus_threshold(pytorch, module.threshold, position, dtype)
+        return "softplus"
+    raise ArgumentError(
+        f"from_torch: module {position} ({type(module).__name__}) is not supported; expected Linear layers, each"
+        " optionally followed by ReLU, LeakyReLU(0.01), Tanh, Sigmoid, Softplus or Identity"
+    )
+
+
+def _check_softplus_threshold(pytorch: Any, threshold: float, position: int, dtype: Any) -> None:
+    """PyTorch's Softplus returns x instead of ln(1 + e^x) for x > threshold. That is exact only where
+    ln(1 + e^x) = x + ln(1 + e^-x) already rounds to x in the layers' precision; checking at x = threshold
+    suffices, as e^-x shrinks while the rounding step of x grows. PyTorch's default 20 passes in float32
+    (e^-20 ≈ 2e-9 is below half a step of 20) but not in float64, which needs about 37."""
+    t = pytorch.tensor(float(threshold), dtype=dtype)
+    exact = bool(t + pytorch.tensor(math.log1p(math.exp(-float(threshold))), dtype=dtype) == t)
+    if not exact:
+        raise ArgumentError(
+            f"from_torch: module {position} is Softplus with threshold {threshold!r}: for x > {threshold!r} it "
+            f"returns x, not ln(1 + e^x) (off by up to {math.log1p(math.exp(-float(threshold))):.2g} in "
+            f"{str(dtype).removeprefix('torch.')}); use threshold={SOFTPLUS_THRESHOLD:g}, as to_torch does"
+        )
