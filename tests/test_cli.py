@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,7 +105,11 @@ def test_grad_at_a_kink_fails_the_check_with_exit_1() -> None:
         ([], ["choose a command"]),
         (["frobnicate"], ["invalid choice"]),
         (["grad", "x", "x=1", "--nope"], ["unrecognized arguments"]),
-        (["check", "x", "--examples", "0"], ["at least 1"]),
+        (["check", "x", "--examples", "0"], ["a number from 1 to 100,000"]),
+        (
+            ["check", "x", "--examples", "99999999999999999999"],
+            ["a number from 1 to 100,000, got 99999999999999999999"],
+        ),
         (["check", "x", "--range", "2", "1"], ["LOW < HIGH"]),
         (["check", "sqrt(x - 10)"], ["no point in [-3, 3]"]),
         (["graph", "x", "x=1", "-o", "picture.bmp"], ["cannot tell the format"]),
@@ -226,3 +231,66 @@ def test_the_installed_console_script_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "∂f/∂x = 12.0" in result.stdout
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hostile paths and numbers: exit 2, one line, no traceback, nothing created
+
+
+def test_a_non_finite_gradient_is_one_line_and_nothing_on_stdout() -> None:
+    result = run("grad", "1/x", "x=1e-170")
+    assert_usage_error(result, "tinygrad-w grad: error: backward:", "-inf", "div(1.0, 1e-170)")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("output", "fragments"),
+    [
+        ("{tmp}", ["-o '", "is a directory"]),
+        ("{tmp}/missing/g.svg", ["-o '", "the directory", "missing' does not exist"]),
+        ("{tmp}/afile/g.svg", ["-o '", "Not a directory"]),
+        ("{tmp}/" + "x" * 300 + ".svg", ["-o '", "File name too long"]),
+        ("/proc/g.svg", ["'/proc/g.svg': No such file or directory"]),  # read-only even for root
+        ("", ["-o: the path is empty"]),
+        ("/dev/null", ["-o '/dev/null': not a regular file"]),
+    ],
+)
+def test_graph_output_paths_that_cannot_be_written(tmp_path: Path, output: str, fragments: list[str]) -> None:
+    (tmp_path / "afile").write_text("a file, not a directory")
+    result = run("graph", "x*2", "x=1", "-o", output.format(tmp=tmp_path), cwd=tmp_path)
+    assert_usage_error(result, "tinygrad-w graph: error: ", *fragments)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing written, no folder made
+
+
+def test_graph_writes_through_a_link(tmp_path: Path) -> None:
+    (tmp_path / "g.dot").symlink_to("real.dot")
+    result = run("graph", "x*2", "x=1", "-o", str(tmp_path / "g.dot"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "g.dot").is_symlink() and "digraph" in (tmp_path / "real.dot").read_text()
+
+
+def test_check_range_takes_negative_numbers_in_any_notation() -> None:
+    result = run("check", "x*x", "--range", "-1e-3", "1", "--examples", "5")
+    assert result.returncode == 0, result.stderr
+    assert "in [-0.001, 1]" in result.stdout
+
+
+def test_check_tests_only_points_inside_the_range(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tinygrad_w.cli import command
+
+    seen: list[float] = []
+    original = command._PointCheck.__call__
+
+    def spy(self: Any, point: dict[str, float]) -> bool:
+        seen.append(point["x"])
+        return original(self, point)
+
+    monkeypatch.setattr(command._PointCheck, "__call__", spy)
+    assert command.main(["check", "x", "--range", "5.0001", "5.0004", "--examples", "30"]) == 0
+    assert len(set(seen)) > 5 and all(5.0001 <= x <= 5.0004 for x in seen)
+    seen.clear()
+    assert command.main(["check", "1/x", "--range", "0.0001", "0.0004", "--examples", "20"]) == 0
+    assert "passed" in capsys.readouterr().out
+    assert seen and all(0.0001 <= x <= 0.0004 for x in seen)

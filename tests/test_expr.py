@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 import tinygrad_w as tg
 from tinygrad_w import Op, Value, grad
 from tinygrad_w.cli.expr import MAX_DEPTH, MAX_LENGTH, parse, parse_with_inputs, variable_names
+from tinygrad_w.core.ops import LOG
 from tinygrad_w.errors import ExpressionError, TinygradError
 from tinygrad_w.testing.gradcheck import gradcheck
 
@@ -325,3 +327,60 @@ def test_hostile_text_does_not_run(tmp_path: Path) -> None:
         with pytest.raises(ExpressionError):
             parse(text, x=1.0)
     assert not target.exists()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hostile text and arguments
+
+
+@pytest.mark.parametrize("shape", ["tanh({})", "-{}", "({} + x)", "x ** ({})"])
+def test_the_depth_limit_counts_operators_and_calls(shape: str) -> None:
+    def nested(depth: int) -> str:
+        text = "x"
+        for _ in range(depth):
+            text = shape.format(text)
+        return text
+
+    for depth in (99, MAX_DEPTH):
+        parse(nested(depth), x=0.5)  # allowed, up to and including the limit
+    with pytest.raises(
+        ExpressionError, match=rf"too deeply nested \(more than {MAX_DEPTH} levels\) \(column \d+"
+    ) as caught:
+        parse(nested(MAX_DEPTH + 1), x=0.5)
+    assert caught.value.column >= 1
+
+
+def test_the_caret_line_shows_control_characters_as_symbols() -> None:
+    for text, symbol in [("x +\0 1", "␀"), ("x +\n 1", "␊"), ("x\t+ 1", "␉")]:
+        with pytest.raises(ExpressionError) as caught:
+            parse(text, x=1.0)
+        message = str(caught.value)
+        lines = message.splitlines()
+        assert "\0" not in message and "\t" not in message and len(lines) == 3, message
+        bad = next(c for c in text if not c.isprintable())
+        assert lines[1] == "  " + text.replace(bad, symbol)
+        assert lines[2].index("^") == lines[1].index(symbol)  # the caret is under the symbol
+
+
+def test_own_functions_cannot_replace_built_in_ones() -> None:
+    with pytest.raises(
+        ExpressionError, match=r"^parse_with_inputs: function name 'exp' is a built-in function"
+    ):
+        parse_with_inputs("exp(x)", {"x": 1.0}, functions={"exp": LOG})
+    with pytest.raises(tg.OperandTypeError, match=r"^parse_with_inputs: functions must be a mapping"):
+        parse_with_inputs("x", {"x": 1.0}, functions=[LOG])  # type: ignore[arg-type]
+    with pytest.raises(ExpressionError, match=r"^variable_names: function name 'log'"):
+        variable_names("log(x)", functions={"log": LOG})
+
+
+def test_variables_must_be_a_mapping_of_finite_numbers() -> None:
+    with pytest.raises(
+        tg.OperandTypeError,
+        match=r"^parse_with_inputs: variables must be a mapping .*, got list \[\('x', 1\)\]",
+    ):
+        parse_with_inputs("x", [("x", 1)])  # type: ignore[arg-type]
+    with pytest.raises(
+        ExpressionError, match=r"^parse: variable x: expected a finite number or a Value, got 1000+\.\.\.$"
+    ):
+        parse("x", x=10**400)
+    assert parse("x", x=np.float32(0.5)).data == 0.5

@@ -16,18 +16,26 @@ import argparse
 import ast
 import math
 import os
+import re
 import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from tinygrad_w.atomic import writable_path
 from tinygrad_w.cli.expr import parse, parse_with_inputs, variable_names
 from tinygrad_w.core.gradients import grad
 from tinygrad_w.core.value import Value
-from tinygrad_w.errors import ExpressionError, GradcheckError, NonFiniteError, OperationError, TinygradError
-from tinygrad_w.learn.command import add_learn_parser
+from tinygrad_w.errors import (
+    ExpressionError,
+    GradcheckError,
+    NonFiniteError,
+    OperationError,
+    TinygradError,
+    show,
+)
 from tinygrad_w.testing.gradcheck import (
     DEFAULT_ATOL,
     DEFAULT_EPS,
@@ -42,6 +50,7 @@ __all__ = ["find_demos", "main"]
 PROG = "tinygrad-w"
 DEMOS_ENV = "TINYGRAD_W_DEMOS"  # overrides where the demos are looked for
 KINK_MARGIN = 1e-3  # check skips points whose op inputs are this close to a kink or a domain edge
+MAX_EXAMPLES = 100_000  # the most points check tries (each is a few gradchecks)
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -51,7 +60,13 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2) instead of the usage text."""
+    """argparse, but a usage error is one line on stderr (exit 2) instead of the usage text, and a value
+    such as ``-1e-3`` reads as a negative number, not as an option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own pattern knows -1 and -0.5 but not -1e-3; it keeps it in this attribute
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -65,6 +80,7 @@ _FORMULA_HELP = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the command line: one sub-command each for demo, grad, graph and check."""
     parser = _Parser(
         prog=PROG,
         description="tinygrad_w from the command line: demos, derivatives of formulas, drawings, checks.",
@@ -74,7 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # learn: tinygrad-w learn check FILE, the reading path's exercise grader
+    for add_command in (_add_demo, _add_grad, _add_graph, _add_check, add_learn_parser):
+        add_command(commands)
+    return parser
 
+
+_VARIABLES_HELP = "values of the variables, as NAME=NUMBER"
+
+
+def _add_demo(commands: Any) -> None:
     demo = commands.add_parser("demo", help="run a demo (list them without NAME)", description=(
         "Run demos/NAME.py from the repository (next to the tinygrad_w package) with the current Python; "
         "arguments after NAME (or after --) go to the demo. Without NAME, list the demos."
@@ -83,47 +108,52 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for the demo")
     demo.set_defaults(handler=_demo)
 
-    variables_help = "values of the variables, as NAME=NUMBER"
+
+def _add_grad(commands: Any) -> None:
     grad_cmd = commands.add_parser("grad", help="value, partial derivatives and a gradcheck verdict",
                                    description="Print the formula's value and its partial derivative with "
                                    "respect to each variable, and check them against central differences. "
                                    + _FORMULA_HELP)  # fmt: skip
     grad_cmd.add_argument("expression", metavar="EXPR", help="the formula, e.g. 'tanh(2*x + b)'")
-    grad_cmd.add_argument("values", nargs="*", default=[], metavar="NAME=NUMBER", help=variables_help)
+    grad_cmd.add_argument("values", nargs="*", default=[], metavar="NAME=NUMBER", help=_VARIABLES_HELP)
     grad_cmd.add_argument(
         "--second-order", action="store_true", help="also print and check second derivatives"
     )
     grad_cmd.set_defaults(handler=_grad)
 
+
+def _add_graph(commands: Any) -> None:
     graph = commands.add_parser("graph", help="draw the expression graph (values and gradients)",
                                 description="Draw the formula's graph after a backward pass: every node "
                                 "with its value and gradient. The file type follows the suffix (.svg .png "
                                 ".pdf .dot); without Graphviz's dot program the DOT source is written. "
+                                "The file's folder must exist; a symbolic link is written through. "
                                 + _FORMULA_HELP)  # fmt: skip
     graph.add_argument("expression", metavar="EXPR", help="the formula")
-    graph.add_argument("values", nargs="*", default=[], metavar="NAME=NUMBER", help=variables_help)
+    graph.add_argument("values", nargs="*", default=[], metavar="NAME=NUMBER", help=_VARIABLES_HELP)
     graph.add_argument(
         "-o", "--output", default="graph.svg", metavar="FILE", help="where to write (graph.svg)"
     )
     graph.set_defaults(handler=_graph)
 
+
+def _add_check(commands: Any) -> None:
     check = commands.add_parser("check", help="gradcheck at many random points (Hypothesis)",
                                 description="Check the formula's derivatives against central differences "
                                 "at random points drawn by Hypothesis. Points outside the domain, or within "
-                                f"{KINK_MARGIN:g} of a kink (relu, abs at 0) or of a domain edge, are "
-                                "skipped. A disagreement is shrunk to a simple point and reported (exit 1). "
-                                + _FORMULA_HELP)  # fmt: skip
+                                f"{KINK_MARGIN:g} (less for a narrow --range) of a kink (relu, abs at 0) or "
+                                "of a domain edge, are skipped. A disagreement is shrunk to a simple point "
+                                "and reported (exit 1). " + _FORMULA_HELP)  # fmt: skip
     check.add_argument("expression", metavar="EXPR", help="the formula")
-    check.add_argument("--examples", type=_positive_int, default=100, metavar="N", help="points to try (100)")
+    check.add_argument("--examples", type=_example_count, default=100, metavar="N",
+                       help=f"points to try (100; at most {MAX_EXAMPLES:,})")  # fmt: skip
     check.add_argument("--range", type=float, nargs=2, default=(-3.0, 3.0), metavar=("LOW", "HIGH"),
-                       help="interval each variable is drawn from (-3 3)")  # fmt: skip
+                       help="interval each variable is drawn from (-3 3); a value may be negative: -1e-3")  # fmt: skip
     check.add_argument(
         "--seed", type=int, default=None, help="random seed (default: the same points each run)"
     )
     check.add_argument("--second-order", action="store_true", help="also check second derivatives")
     check.set_defaults(handler=_check)
-    add_learn_parser(commands)  # tinygrad-w learn check FILE: the reading path's exercise grader
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,13 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _positive_int(text: str) -> int:
+def _example_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {show(text)}") from None
+    if not 1 <= value <= MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to {MAX_EXAMPLES:,}, got {show(value)}")
     return value
 
 
@@ -261,22 +291,24 @@ def _show(x: float) -> str:
 
 
 def _grad(args: argparse.Namespace) -> int:
+    """Every number first (a non-finite gradient is an error before anything is printed), then the table."""
     root, leaves = _parsed(args.expression, args.values)
-    names = list(leaves)
+    names, inputs = list(leaves), list(leaves.values())
+    partials = grad(root, inputs)
+    seconds = []
+    if args.second_order:
+        for name_i, g in zip(names, grad(root, inputs, create_graph=True)):
+            seconds += [(name_i, name_j, second) for name_j, second in zip(names, grad(g, inputs))]
     signature = f"f({', '.join(names)})" if names else "f"
     print(f"{signature} = {args.expression.strip()}")
     if names:
         print("at " + ", ".join(f"{name} = {_show(leaf.data)}" for name, leaf in leaves.items()))
     print(f"value: {_show(root.data)}")
-    partials = grad(root, list(leaves.values()))
     width = max((len(name) for name in names), default=0)
     for name, partial in zip(names, partials):
         print(f"∂f/∂{name.ljust(width)} = {_show(partial)}")
-    if args.second_order:
-        first = grad(root, list(leaves.values()), create_graph=True)
-        for name_i, g in zip(names, first):
-            for name_j, second in zip(names, grad(g, list(leaves.values()))):
-                print(f"∂²f/∂{name_i}∂{name_j} = {_show(second)}")
+    for name_i, name_j, second in seconds:
+        print(f"∂²f/∂{name_i}∂{name_j} = {_show(second)}")
     return _verdict(args.expression, leaves, root, args.second_order)
 
 
@@ -307,6 +339,7 @@ def _verdict(text: str, leaves: dict[str, Value], root: Value, second_order: boo
 def _graph(args: argparse.Namespace) -> int:
     from tinygrad_w import viz
 
+    writable_path(args.output, "-o")  # before any work; and a missing directory is not created
     root, _ = _parsed(args.expression, args.values)
     root.backward()
     with warnings.catch_warnings(record=True) as caught:
@@ -323,15 +356,11 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Gradcheck the formula at random points of --range; 1 and the shrunk failing point when one fails."""
     try:
-        from hypothesis import HealthCheck, Verbosity, given, reject, settings
-        from hypothesis import seed as hypothesis_seed
         from hypothesis.errors import Unsatisfiable
-
-        from tinygrad_w.testing.strategies import inputs_for
     except ImportError:
         raise UsageError("check needs Hypothesis: pip install hypothesis") from None
-
     text = args.expression
     low, high = args.range
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -341,57 +370,88 @@ def _check(args: argparse.Namespace) -> int:
     if not names:
         print("check: the formula has no variables: nothing to differentiate")
         return EXIT_OK
-    tried = {"checked": 0, "skipped": 0}
-    last_failure: list[tuple[dict[str, float], GradcheckError]] = []
-    f = _formula_function(text, names)
-
-    @settings(
-        max_examples=args.examples,
-        database=None,
-        deadline=None,
-        derandomize=args.seed is None,
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        report_multiple_bugs=False,
-    )
-    @given(inputs_for(names, low, high))
-    def property_test(point: dict[str, float]) -> None:
-        try:
-            root, _ = parse_with_inputs(text, point)
-            if near_kinks_or_edges(root, KINK_MARGIN):
-                tried["skipped"] += 1
-                reject()
-            gradcheck(f, list(point.values()), labels=names)
-            if args.second_order:
-                gradgradcheck(f, list(point.values()), labels=names)
-        except (ExpressionError, OperationError, NonFiniteError) as exc:
-            if isinstance(exc, ExpressionError) and not isinstance(
-                exc.__cause__, (OperationError, NonFiniteError)
-            ):
-                raise
-            tried["skipped"] += 1  # outside the domain here (or a step away): not a point to judge
-            reject()
-        except GradcheckError as failure:
-            last_failure.append((point, failure))
-            raise
-        tried["checked"] += 1
-
-    if args.seed is not None:
-        property_test = hypothesis_seed(args.seed)(property_test)
+    points = _PointCheck(text, names, _kink_margin(low, high), args.second_order)
     try:
-        property_test()
+        _property_test(points, args.examples, args.seed, low, high)()
     except Unsatisfiable:
         raise UsageError(
             f"no point in [{low:g}, {high:g}] where the formula is defined away from kinks; try --range"
         ) from None
     except GradcheckError:
-        point, failure = last_failure[-1]  # the last failing call is Hypothesis's shrunk example
+        point, failure = points.failures[-1]  # the last failing call is Hypothesis's shrunk example
         where = ", ".join(f"{name} = {value!r}" for name, value in point.items())
         print(f"check: FAILED at {where}\n{failure}")
         return EXIT_CHECK_FAILED
     order = "first and second derivatives" if args.second_order else "derivatives"
     print(
-        f"check: passed: {order} agree with central differences at {tried['checked']} points in "
-        f"[{low:g}, {high:g}] ({tried['skipped']} points outside the domain or near a kink skipped)"
+        f"check: passed: {order} agree with central differences at {points.checked} points in "
+        f"[{low:g}, {high:g}] ({points.skipped} points outside the domain or within {points.margin:g} of a "
+        "kink skipped)"
     )
     return EXIT_OK
+
+
+def _kink_margin(low: float, high: float) -> float:
+    """How close to a kink or a domain edge a point may be: KINK_MARGIN, less for a narrow --range (so
+    that [0.0001, 0.0004] still has points to check), never under 100 steps of the central difference."""
+    return max(min(KINK_MARGIN, (high - low) / 4), 100 * DEFAULT_EPS)
+
+
+class _PointCheck:
+    """The check at one point: skip it (outside the domain, near a kink), or gradcheck it."""
+
+    def __init__(self, text: str, names: list[str], margin: float, second_order: bool) -> None:
+        self.text, self.names, self.margin, self.second_order = text, names, margin, second_order
+        self.f = _formula_function(text, names)
+        self.checked = self.skipped = 0
+        self.failures: list[tuple[dict[str, float], GradcheckError]] = []
+
+    def __call__(self, point: dict[str, float]) -> bool:
+        """True when the point was checked (and passed), False when it was skipped; GradcheckError else."""
+        try:
+            root, _ = parse_with_inputs(self.text, point)
+            if near_kinks_or_edges(root, self.margin):
+                self.skipped += 1
+                return False
+            gradcheck(self.f, list(point.values()), labels=self.names)
+            if self.second_order:
+                gradgradcheck(self.f, list(point.values()), labels=self.names)
+        except (ExpressionError, OperationError, NonFiniteError) as exc:
+            if isinstance(exc, ExpressionError) and not isinstance(
+                exc.__cause__, (OperationError, NonFiniteError)
+            ):
+                raise
+            self.skipped += 1  # outside the domain here (or a step away): not a point to judge
+            return False
+        except GradcheckError as failure:
+            self.failures.append((point, failure))
+            raise
+        self.checked += 1
+        return True
+
+
+def _property_test(
+    points: _PointCheck, examples: int, seed: int | None, low: float, high: float
+) -> Callable[[], None]:
+    """The Hypothesis test that draws points in [low, high] and checks each (skipped points are rejected,
+    so they do not count as examples); derandomized unless a seed is given."""
+    from hypothesis import HealthCheck, Verbosity, given, reject, settings
+    from hypothesis import seed as hypothesis_seed
+
+    from tinygrad_w.testing.strategies import inputs_for
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is None,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+    )
+    @given(inputs_for(points.names, low, high))
+    def property_test(point: dict[str, float]) -> None:
+        if not points(point):
+            reject()
+
+    return property_test if seed is None else hypothesis_seed(seed)(property_test)

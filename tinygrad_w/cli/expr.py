@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import ast
 import math
-import numbers
 import operator
 import warnings
 from collections.abc import Callable, Mapping
 
 from tinygrad_w.core.ops import Op
-from tinygrad_w.core.value import Value
-from tinygrad_w.errors import ExpressionError, TinygradError
+from tinygrad_w.core.value import Value, as_real
+from tinygrad_w.errors import ExpressionError, OperandTypeError, TinygradError, show
 
 __all__ = [
     "FUNCTIONS",
@@ -121,7 +120,7 @@ def parse(text: str, /, **variables: Value | float) -> Value:
 
     Raises ExpressionError (a ValueError) pointing at the offending part of the text.
     """
-    return parse_with_inputs(text, variables)[0]
+    return _read(text, variables, None, "parse")[0]
 
 
 def parse_with_inputs(
@@ -136,18 +135,30 @@ def parse_with_inputs(
     built-in ones; their arguments may be Values or constants. Variables the formula does not use still get
     a leaf (their gradient is 0).
     """
-    leaves = _leaves(variables or {}, functions or {})
-    tree = _syntax_tree(text, functions or {})
-    result = _Evaluator(text, leaves, functions or {}).evaluate(tree)
+    return _read(text, variables, functions, "parse_with_inputs")
+
+
+def _read(text: str, variables: object, functions: object, where: str) -> tuple[Value, dict[str, Value]]:
+    """Check the arguments, read the text into a syntax tree, evaluate it on the variables' leaves."""
+    own = _functions(functions, where)
+    if variables is not None and not isinstance(variables, Mapping):
+        raise OperandTypeError(
+            f"{where}: variables must be a mapping of name to value (a dict), got "
+            f"{type(variables).__name__} {show(variables)}"
+        )
+    leaves = _leaves(variables or {}, own, where)
+    tree = _syntax_tree(text, own)
+    result = _Evaluator(text, leaves, own).evaluate(tree)
     return (result if isinstance(result, Value) else Value(result)), leaves
 
 
 def variable_names(text: str, *, functions: Mapping[str, Op] | None = None) -> list[str]:
     """The variable names the formula uses, in order of first appearance (the text is fully checked)."""
-    tree = _syntax_tree(text, functions or {})
+    functions = _functions(functions, "variable_names")
+    tree = _syntax_tree(text, functions)
     names: list[str] = []
     for node in _nodes_in_order(tree):
-        is_function = isinstance(node, ast.Name) and (node.id in FUNCTIONS or node.id in (functions or {}))
+        is_function = isinstance(node, ast.Name) and (node.id in FUNCTIONS or node.id in functions)
         if (
             isinstance(node, ast.Name)
             and node.id not in names
@@ -156,9 +167,7 @@ def variable_names(text: str, *, functions: Mapping[str, Op] | None = None) -> l
         ):
             names.append(node.id)
     # Evaluate once with harmless values, so every other problem in the text is reported now too.
-    _Evaluator(text, {name: Value(0.5, name) for name in names}, functions or {}, check_only=True).evaluate(
-        tree
-    )
+    _Evaluator(text, {name: Value(0.5, name) for name in names}, functions, check_only=True).evaluate(tree)
     return names
 
 
@@ -180,7 +189,18 @@ def _fail(problem: str, text: str, start: int = -1, end: int = -1) -> Expression
 
 
 def _shorten(text: str) -> str:
-    return text if len(text) <= 120 else text[:117] + "..."
+    """The text as a message shows it: at most 120 characters, each control character as a visible symbol
+    of the same width (␀ for NUL, ␊ for a newline), so the caret line below still lines up."""
+    visible = "".join(_visible(c) for c in text)
+    return visible if len(visible) <= 120 else visible[:117] + "..."
+
+
+def _visible(character: str) -> str:
+    if character.isprintable():
+        return character
+    if ord(character) < 0x20:
+        return chr(0x2400 + ord(character))  # the Unicode control pictures: ␀ ␉ ␊ ...
+    return "\ufffd"
 
 
 def _syntax_tree(text: str, functions: Mapping[str, Op]) -> ast.Expression:
@@ -223,15 +243,17 @@ def _syntax_tree(text: str, functions: Mapping[str, Op]) -> ast.Expression:
     return tree
 
 
-def _check_depth(tree: ast.AST, text: str) -> None:
-    """Refuse a syntax tree deeper than MAX_DEPTH (an explicit stack: no recursion on hostile input)."""
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+def _check_depth(tree: ast.Expression, text: str) -> None:
+    """Refuse more than MAX_DEPTH operators and calls nested in one another (``exp(exp(x))`` is 2 levels;
+    a variable or a number is none). An explicit stack: no recursion on hostile input."""
+    stack: list[tuple[ast.AST, int]] = [(tree.body, 0)]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        node, above = stack.pop()
+        inner = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+        if inner and above + 1 > MAX_DEPTH:
             start, end = _span(node, text)
             raise _fail(f"too deeply nested (more than {MAX_DEPTH} levels)", text, start, end)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        stack.extend((child, above + 1) for child in inner)
 
 
 def _span(node: ast.AST, text: str) -> tuple[int, int]:
@@ -263,24 +285,44 @@ def _is_called(name: ast.Name, tree: ast.AST) -> bool:
     return any(isinstance(node, ast.Call) and node.func is name for node in ast.walk(tree))
 
 
-def _leaves(variables: Mapping[str, Value | float], functions: Mapping[str, Op]) -> dict[str, Value]:
+def _functions(functions: object, where: str) -> Mapping[str, Op]:
+    """The caller's own operations by name: Ops under valid names that are not built-in functions (an
+    ``exp`` of your own would silently change what every formula means)."""
+    if functions is None:
+        return {}
+    if not isinstance(functions, Mapping):
+        raise OperandTypeError(f"{where}: functions must be a mapping of name to Op, got {show(functions)}")
+    for name, op in functions.items():
+        if not isinstance(name, str) or not name.isidentifier() or not isinstance(op, Op):
+            raise ExpressionError(
+                f"{where}: function {show(name)}: expected a tinygrad_w.Op under a valid name, got {show(op)}"
+            )
+        if name in FUNCTIONS:
+            raise ExpressionError(
+                f"{where}: function name {name!r} is a built-in function; give your op another name"
+            )
+    return functions
+
+
+def _leaves(
+    variables: Mapping[str, Value | float], functions: Mapping[str, Op], where: str
+) -> dict[str, Value]:
+    """A leaf Value per variable (a Value given is used as it is)."""
     leaves: dict[str, Value] = {}
     for name, value in variables.items():
         if not isinstance(name, str) or not name.isidentifier():
-            raise ExpressionError(f"variable name {name!r} is not a valid name")
+            raise ExpressionError(f"{where}: variable name {show(name)} is not a valid name")
         if name in FUNCTIONS or name in functions:
-            raise ExpressionError(f"variable name {name!r} is taken by a function of the same name")
+            raise ExpressionError(f"{where}: variable name {name!r} is taken by a function of the same name")
         if isinstance(value, Value):
             leaves[name] = value
-        elif isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value)):
-            leaves[name] = Value(float(value), name)
-        else:
-            raise ExpressionError(f"variable {name}: expected a finite number or a Value, got {value!r}")
-    for name, op in functions.items():
-        if not isinstance(op, Op) or not name.isidentifier():
+            continue
+        try:
+            leaves[name] = Value(as_real(value, name), name)
+        except TinygradError:
             raise ExpressionError(
-                f"function {name!r}: expected a tinygrad_w.Op under a valid name, got {op!r}"
-            )
+                f"{where}: variable {name}: expected a finite number or a Value, got {show(value)}"
+            ) from None
     return leaves
 
 

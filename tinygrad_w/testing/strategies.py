@@ -355,8 +355,13 @@ def _safe_value(spec: OpSpec, *arguments: float) -> float | None:
 
 
 def _inputs(low: float, high: float) -> st.SearchStrategy[float]:
-    # three decimals keep failure reports readable; shrinking goes towards 0
-    return st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+    """Floats in [low, high], rounded to readable decimals (3, more for a narrow interval: [5.0001, 5.0004]
+    gets 7) and never outside the interval; shrinking goes towards 0."""
+    width = high - low
+    decimals = 3 if not 0 < width < 1 else 3 - math.floor(math.log10(width))
+    return st.floats(low, high, allow_nan=False, allow_infinity=False).map(
+        lambda v: min(max(round(v, decimals), low), high)
+    )
 
 
 @st.composite
