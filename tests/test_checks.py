@@ -1,4 +1,4 @@
-"""Tests of tinygrad_w.nn.checks: what each kind of setting accepts, and the typed error otherwise."""
+"""Tests of tinygrad_w.checks: what each kind of setting accepts, and the typed error otherwise."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_w import Value
+from tinygrad_w.checks import count_setting, flag_setting, real_setting
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError
-from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting
 
 
 @given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**300), 10**300)))

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+import tinygrad_w as tg
 from tinygrad_w import Op, Value, parse, parse_with_inputs
 from tinygrad_w.errors import GradcheckError
 from tinygrad_w.testing.gradcheck import gradcheck, gradcheck_parameters
@@ -118,7 +119,7 @@ def test_expression_objects() -> None:
 def test_near_kinks_or_edges_reads_any_graph() -> None:
     x = Value(0.001, "x")
     assert near_kinks_or_edges(x.relu() + (x + 1).log()) == [
-        "relu: input 0.001 is within 0.05 of the kink of relu at 0"
+        "relu: input 0.001 is within 0.05 of its kink at 0"
     ]
     assert near_kinks_or_edges((1 / x) + x**2, margin=1e-4) == []
     assert len(near_kinks_or_edges((1 / x) + x**0.5 + x**2)) == 2  # x ** 2 is smooth at 0
@@ -224,3 +225,35 @@ def test_custom_op_spec_evaluates_with_its_forward() -> None:
     )
     assert two.show("x", "y") == "hyp(x, y)"
     assert st is not None
+
+
+def test_mlp_cases_read_no_network_code_by_default_and_take_any_builder() -> None:
+    import functools
+
+    from tinygrad_w import MLP
+    from tinygrad_w.testing.strategies import SmallNetwork
+
+    network = SmallNetwork(2, [3, 1], "tanh", seed=4)
+    assert len(network.parameters()) == 13 and isinstance(network([0.5, -1.0]), Value)
+    assert [p.data for p in network.parameters()] == [
+        p.data for p in SmallNetwork(2, [3, 1], "tanh", seed=4).parameters()
+    ]
+    assert gradcheck(lambda a, b: network([a, b]), [0.5, -1.0])  # type: ignore[arg-type, return-value]
+
+    @settings(max_examples=10)
+    @given(mlp_cases(make=functools.partial(MLP, fused=True)))
+    def package_mlps(case: MLPCase) -> None:
+        assert isinstance(case.model, MLP) and case.model.fused
+        assert gradcheck_parameters(case.loss, case.model.parameters())
+
+    package_mlps()
+
+
+def test_op_spec_keeps_away_from_the_ops_declared_kinks() -> None:
+    bump = Op("bump", lambda m, x: m.relu(x - 1.0), lambda m, out, x: (m.step(x - 1.0),), kinks=((0, 1.0),))
+    spec = op_spec(bump)
+    assert not spec.allowed(1.01) and spec.allowed(1.2) and spec.allowed(0.5)
+    assert not BUILTIN_OPS["relu"].allowed(0.01) and BUILTIN_OPS["relu"].allowed(-0.5)
+    assert not BUILTIN_OPS["div"].allowed(1.0, 0.1)  # a divisor near 0 (kink and domain rule)
+    with pytest.raises(tg.OperandTypeError, match=r"^op_spec: expected a tinygrad_w.Op, got function"):
+        op_spec(lambda x: x)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,15 @@ from hypothesis import strategies as st
 
 import tinygrad_w as tg
 from tinygrad_w import Op, Value
-from tinygrad_w.errors import DomainError, GradcheckError, OperandTypeError, TinygradError
+from tinygrad_w.errors import (
+    ArgumentError,
+    DomainError,
+    GradcheckError,
+    NonFiniteError,
+    OperandTypeError,
+    ShapeError,
+    TinygradError,
+)
 from tinygrad_w.testing.gradcheck import (
     GradientRow,
     central_difference,
@@ -19,6 +28,7 @@ from tinygrad_w.testing.gradcheck import (
     gradcheck_parameters,
     gradgradcheck,
     is_close,
+    near_kinks_or_edges,
     numeric_gradient,
 )
 
@@ -140,11 +150,11 @@ def test_constant_function_and_unused_input() -> None:
 def test_bad_inputs_are_typed_errors() -> None:
     with pytest.raises(OperandTypeError, match="gradcheck"):
         gradcheck(lambda x: x, ["1"])  # type: ignore[list-item]
-    with pytest.raises(OperandTypeError, match="nan"):
+    with pytest.raises(NonFiniteError, match=r"^gradcheck: input 0: got nan"):
         gradcheck(lambda x: x, [math.nan])
     with pytest.raises(OperandTypeError, match="must return a Value"):
         gradcheck(lambda x: "no", [1.0])  # type: ignore[arg-type,return-value]
-    with pytest.raises(OperandTypeError, match="labels"):
+    with pytest.raises(ShapeError, match="labels"):
         gradcheck(lambda x: x, [1.0], labels=["a", "b"])
     # a domain error of f itself propagates unchanged
     with pytest.raises(DomainError):
@@ -183,3 +193,71 @@ def test_exported_from_the_package() -> None:
     assert tg.testing.gradcheck is gradcheck
     assert tg.gradcheck is gradcheck
     assert tg.GradcheckError is GradcheckError
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: gradcheck(5, [1.0]),
+            OperandTypeError,
+            "gradcheck: f must be a function of Values, got int 5",
+        ),
+        (lambda: gradcheck(lambda: Value(1.0), []), ArgumentError, "gradcheck: no inputs"),
+        (lambda: gradcheck(lambda x: x, Value(1.0)), OperandTypeError, "gradcheck: inputs must be a list"),
+        (
+            lambda: gradcheck(lambda x: x * x, [1.0], eps=0),
+            ArgumentError,
+            "gradcheck: eps must be > 0, got 0",
+        ),
+        (
+            lambda: gradcheck(lambda x: x * x, [1.0], eps=math.nan),
+            NonFiniteError,
+            "gradcheck: eps must be finite",
+        ),
+        (
+            lambda: gradcheck(lambda x: x * x, [1.0], atol=-1),
+            ArgumentError,
+            "gradcheck: atol must be >= 0, got -1",
+        ),
+        (
+            lambda: gradcheck(lambda x: x * x, [1.0], rtol=math.inf),
+            NonFiniteError,
+            "gradcheck: rtol must be finite",
+        ),
+        (
+            lambda: gradgradcheck(lambda x: x * x, [1.0], eps=-1e-6),
+            ArgumentError,
+            "gradgradcheck: eps must be > 0",
+        ),
+        (lambda: gradcheck(lambda x: 10**400, [1.0]), NonFiniteError, "gradcheck: the result of f: "),
+        (
+            lambda: gradcheck_parameters(5, [Value(1.0)]),
+            OperandTypeError,
+            "gradcheck_parameters: loss must be",
+        ),
+        (
+            lambda: gradcheck_parameters(lambda: Value(1.0), []),
+            ArgumentError,
+            "gradcheck_parameters: parameters must be",
+        ),
+        (
+            lambda: near_kinks_or_edges(1.0),
+            OperandTypeError,
+            "near_kinks_or_edges: expected a Value, got float",
+        ),
+    ],
+)
+def test_bad_arguments_are_typed_errors_naming_the_function(
+    call: Callable[[], object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=f"^{message}"):
+        call()
+
+
+def test_kinks_come_from_the_ops_own_facts() -> None:
+    # A custom op declares its kink; the check reads it from the Op, with no table of names.
+    step = Op("bump", lambda m, x: m.relu(x - 1.0), lambda m, out, x: (m.step(x - 1.0),), kinks=((0, 1.0),))
+    x = Value(1.01, "x")
+    assert near_kinks_or_edges(step(x)) == ["bump: input 1.01 is within 0.05 of its kink at 1"]
+    assert near_kinks_or_edges(step(Value(2.0))) == []

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinygrad_w.atomic import path_text, writable_path, write_bytes_atomically
+from tinygrad_w.checks import count_setting
 from tinygrad_w.core.value import as_real
 from tinygrad_w.errors import ArgumentError, FileFormatError, OperandTypeError, TinygradError, show
-from tinygrad_w.nn.checks import count_setting
 from tinygrad_w.nn.layers import ACTIVATIONS, MLP
 
 __all__ = ["FORMAT", "MAX_BYTES", "VERSION", "load", "save"]

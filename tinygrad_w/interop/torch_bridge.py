@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from tinygrad_w.checks import flag_setting
 from tinygrad_w.core.value import Value, as_real
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError, show
-from tinygrad_w.nn.checks import flag_setting
 from tinygrad_w.nn.layers import MLP
 
 if TYPE_CHECKING:

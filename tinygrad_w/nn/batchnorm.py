@@ -35,9 +35,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tinygrad_w.checks import count_setting, flag_setting, real_setting
 from tinygrad_w.core.value import Value, operand
 from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
-from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting
 from tinygrad_w.nn.layers import ACTIVATIONS, ModelWeightStats, Module, weight_stats
 
 __all__ = ["Activation", "BatchNorm1d", "Sequential"]

@@ -31,9 +31,9 @@ import math
 import random
 from collections.abc import Callable
 
+from tinygrad_w.checks import count_setting, real_setting
 from tinygrad_w.core.value import as_real
 from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
-from tinygrad_w.nn.checks import count_setting, real_setting
 
 __all__ = [
     "NAMES",

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tinygrad_w.checks import real_setting
 from tinygrad_w.core.value import Value
 from tinygrad_w.errors import OperandTypeError, show
-from tinygrad_w.nn.checks import real_setting
 from tinygrad_w.nn.layers import Module
 
 __all__ = ["elastic_net", "l1", "l2"]

@@ -42,7 +42,7 @@ from tinygrad_w.testing.gradcheck import (
     is_close,
     numeric_gradient,
 )
-from tinygrad_w.testing.strategies import BUILTIN_OPS, ExpressionCase, OpSpec, _safe_value
+from tinygrad_w.testing.strategies import BUILTIN_OPS, ExpressionCase, OpSpec, safe_value
 
 __all__ = ["STANDARD_OPS", "EngineAdapter", "EngineReport", "OpResult", "check_engine"]
 
@@ -204,7 +204,7 @@ def _points(spec: OpSpec, rng: random.Random, count: int, same_input: bool) -> l
             else tuple(round(rng.uniform(-2.0, 2.0), 3) for _ in range(spec.arity))
         )
         extra = () if parameter is None else (parameter,)
-        if _safe_value(spec, *values, *extra) is not None:
+        if safe_value(spec, *values, *extra) is not None:
             chosen.append((*values, *extra))
             if len(chosen) == count:
                 break

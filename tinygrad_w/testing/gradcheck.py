@@ -44,11 +44,12 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tinygrad_w.checks import real_setting
 from tinygrad_w.core.gradients import grad
-from tinygrad_w.core.ops import ABS, DIV, LEAKY_RELU, LOG, POW, RELU, SQRT, VPOW
+from tinygrad_w.core.ops import POW
 from tinygrad_w.core.reverse import topological_order
-from tinygrad_w.core.value import Value
-from tinygrad_w.errors import GradcheckError, OperandTypeError
+from tinygrad_w.core.value import Value, as_real
+from tinygrad_w.errors import ArgumentError, GradcheckError, OperandTypeError, ShapeError, show
 
 __all__ = [
     "GradcheckError",
@@ -162,18 +163,30 @@ def _verdict(
 # Checking a function of Values
 
 
-def _input_data(inputs: Sequence[Value | float], where: str) -> list[float]:
-    point = []
-    for x in inputs:
-        if isinstance(x, Value):
-            point.append(x.data)
-        elif isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x)):
-            point.append(float(x))
-        else:
-            raise OperandTypeError(
-                f"{where}: inputs must be finite numbers or Values, got {type(x).__name__} {x!r}"
-            )
-    return point
+def _setting(value: object, name: str, where: str, *, allow_zero: bool) -> float:
+    """eps (> 0), atol and rtol (>= 0) as finite floats."""
+    return real_setting(value, name, where, low=0.0, low_open=not allow_zero)
+
+
+def _checked(
+    f: object, inputs: object, eps: object, atol: object, rtol: object, where: str
+) -> tuple[list[float], float, float, float]:
+    """The point and the tolerances, after checking every argument (f callable, at least one input)."""
+    if not callable(f):
+        raise OperandTypeError(f"{where}: f must be a function of Values, got {type(f).__name__} {show(f)}")
+    if isinstance(inputs, (str, bytes, Value)) or not isinstance(inputs, Sequence):
+        raise OperandTypeError(f"{where}: inputs must be a list of numbers or Values, got {show(inputs)}")
+    if not inputs:
+        raise ArgumentError(f"{where}: no inputs: there is no derivative to check")
+    point = [
+        x.data if isinstance(x, Value) else as_real(x, f"{where}: input {i}") for i, x in enumerate(inputs)
+    ]
+    return (
+        point,
+        _setting(eps, "eps", where, allow_zero=False),
+        _setting(atol, "atol", where, allow_zero=True),
+        _setting(rtol, "rtol", where, allow_zero=True),
+    )
 
 
 def _labels(
@@ -181,8 +194,8 @@ def _labels(
 ) -> list[str]:
     """Names for the table: given labels, else the Values' labels, else f's parameter names, else x0, x1..."""
     if labels is not None:
-        if len(labels) != len(inputs):
-            raise OperandTypeError(f"gradcheck: {len(labels)} labels for {len(inputs)} inputs")
+        if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence) or len(labels) != len(inputs):
+            raise ShapeError(f"gradcheck: labels must be a list of {len(inputs)} names, got {show(labels)}")
         return [str(label) for label in labels]
     try:
         parameters = [
@@ -212,8 +225,10 @@ def _call(
     if isinstance(out, Value):
         return out, leaves
     if isinstance(out, numbers.Real) and not isinstance(out, bool):
-        return Value(float(out)), leaves
-    raise OperandTypeError(f"{where}: f must return a Value or a number, got {type(out).__name__} {out!r}")
+        return Value(as_real(out, f"{where}: the result of f")), leaves
+    raise OperandTypeError(
+        f"{where}: f must return a Value or a number, got {type(out).__name__} {show(out)}"
+    )
 
 
 def _describe(labels: Sequence[str], point: Sequence[float]) -> str:
@@ -236,7 +251,7 @@ def gradcheck(
     (f(x + ε e_i) - f(x - ε e_i)) / 2ε. Returns True, or raises :class:`GradcheckError` with a table.
     Errors raised by f itself (a DomainError at the shifted point, ...) propagate unchanged.
     """
-    point = _input_data(inputs, "gradcheck")
+    point, eps, atol, rtol = _checked(f, inputs, eps, atol, rtol, "gradcheck")
     names = _labels(f, inputs, labels)
     out, leaves = _call(f, point, names, "gradcheck")
     analytic = grad(out, leaves)
@@ -264,7 +279,7 @@ def gradgradcheck(
     differentiated by the engine). Numeric: (∂f/∂x_i(x + ε e_j) - ∂f/∂x_i(x - ε e_j)) / 2ε with the
     first derivatives computed by the ordinary float backward pass. Returns True or raises GradcheckError.
     """
-    point = _input_data(inputs, "gradgradcheck")
+    point, eps, atol, rtol = _checked(f, inputs, eps, atol, rtol, "gradgradcheck")
     names = _labels(f, inputs, labels)
     out, leaves = _call(f, point, names, "gradgradcheck")
     first = grad(out, leaves, create_graph=True)
@@ -299,9 +314,17 @@ def gradcheck_parameters(
     ``loss()`` must rebuild the graph from the parameters each time it is called. Every ``p.data`` is
     restored afterwards, even when loss() raises; no ``.grad`` is touched.
     """
+    where = "gradcheck_parameters"
+    if not callable(loss):
+        raise OperandTypeError(f"{where}: loss must be a function () -> Value, got {show(loss)}")
+    if isinstance(parameters, Value) or not isinstance(parameters, Sequence) or not parameters:
+        raise ArgumentError(f"{where}: parameters must be a non-empty list of Values, got {show(parameters)}")
     for p in parameters:
         if not isinstance(p, Value):
-            raise OperandTypeError(f"gradcheck_parameters: expected Values, got {type(p).__name__} {p!r}")
+            raise OperandTypeError(f"{where}: expected Values, got {type(p).__name__} {show(p)}")
+    eps = _setting(eps, "eps", where, allow_zero=False)
+    atol = _setting(atol, "atol", where, allow_zero=True)
+    rtol = _setting(rtol, "rtol", where, allow_zero=True)
     analytic = grad(loss(), parameters)
     rows = []
     for i, p in enumerate(parameters):
@@ -320,31 +343,27 @@ def gradcheck_parameters(
 # ----------------------------------------------------------------------------------------------------
 # Where finite differences cannot be trusted
 
-# For each op: which of its inputs must stay away from which point, and why.
-_EDGES: dict[str, tuple[int, str]] = {
-    RELU.name: (0, "the kink of relu at 0"),
-    ABS.name: (0, "the kink of abs at 0"),
-    LEAKY_RELU.name: (0, "the kink of leaky_relu at 0"),
-    LOG.name: (0, "the edge of log's domain at 0"),
-    SQRT.name: (0, "the edge of sqrt's domain at 0"),
-    DIV.name: (1, "division by 0"),
-    POW.name: (0, "0, where x ** k may be undefined or not smooth"),
-    VPOW.name: (0, "the edge of a ** b's domain at 0"),
-}
-
 
 def near_kinks_or_edges(root: Value, margin: float = 0.05) -> list[str]:
     """Why finite differences around this graph's point would be unreliable: one line per node whose input
-    is within ``margin`` of a kink or of the edge of its op's domain (an empty list when all is well)."""
+    is within ``margin`` of one of its op's kinks (``op.kinks``: relu and abs at 0, the edge of log's
+    domain, a divisor at 0, ...), an empty list when all is well. ``x ** k`` with a whole k >= 0 is a
+    polynomial, smooth at 0: its kink entry (there for other k) does not count."""
+    if not isinstance(root, Value):
+        raise OperandTypeError(
+            f"near_kinks_or_edges: expected a Value, got {type(root).__name__} {show(root)}"
+        )
+    limit = _setting(margin, "margin", "near_kinks_or_edges", allow_zero=True)
     problems = []
     for node in topological_order(root):
-        if node.op is None or node.op.name not in _EDGES:
-            continue
-        position, what = _EDGES[node.op.name]
-        child = node.children[position]
-        value = child.data if isinstance(child, Value) else child
-        if abs(value) < margin and not (node.op is POW and _is_whole_nonnegative(node.children[1])):
-            problems.append(f"{node.op.name}: input {value!r} is within {margin:g} of {what}")
+        for position, point in node.op.kinks if node.op is not None else ():
+            child = node.children[position]
+            value = child.data if isinstance(child, Value) else child
+            if abs(value - point) < limit and not (
+                node.op is POW and _is_whole_nonnegative(node.children[1])
+            ):
+                domain = f" ({node.op.name} needs {node.op.domain})" if node.op.domain else ""
+                problems.append(f"{node.op.name}: input {value!r} is within {limit:g} of its kink at {point:g}{domain}")
     return problems
 
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for gradient checking: random expressions, inputs inside every op's domain, MLPs.
+"""Hypothesis strategies for gradient checking: random expressions, inputs inside every op's domain, networks.
 
 An *expression* is a small tree (:class:`Variable`, :class:`Constant`, :class:`Apply`) that can be
 
@@ -31,18 +31,21 @@ This module needs Hypothesis (``pip install hypothesis``); the rest of tinygrad_
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
+import random
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from hypothesis import strategies as st
 
+from tinygrad_w.core import ops
 from tinygrad_w.core.ops import FloatMath, Op
 from tinygrad_w.core.value import Value
-from tinygrad_w.errors import ArgumentError, GradcheckError
+from tinygrad_w.errors import ArgumentError, GradcheckError, OperandTypeError, show
 from tinygrad_w.testing.gradcheck import (
     DEFAULT_ATOL,
     DEFAULT_EPS,
@@ -51,9 +54,6 @@ from tinygrad_w.testing.gradcheck import (
     gradgradcheck,
     near_kinks_or_edges,
 )
-
-if TYPE_CHECKING:
-    from tinygrad_w.nn.layers import MLP
 
 __all__ = [
     "BOUND",
@@ -65,8 +65,11 @@ __all__ = [
     "Expr",
     "ExpressionCase",
     "MLPCase",
+    "Network",
     "OpSpec",
+    "SmallNetwork",
     "Variable",
+    "away_from_kinks",
     "check_case",
     "draw_failure",
     "expression_cases",
@@ -75,6 +78,7 @@ __all__ = [
     "mlp_cases",
     "near_kinks_or_edges",
     "op_spec",
+    "safe_value",
 ]
 
 MARGIN = 0.05  # how far an op's input stays from a kink (relu, abs, leaky_relu at 0)
@@ -86,6 +90,20 @@ T = TypeVar("T")
 
 def _always(*values: float) -> bool:
     return True
+
+
+def away_from_kinks(op: Op, margin: float = MARGIN) -> Callable[..., bool]:
+    """A check of an op's arguments: True when each is at least ``margin`` from every kink the op
+    declares (``op.kinks``: relu and abs at 0, a divisor at 0, ...), where finite differences mislead."""
+
+    def allowed(*arguments: float) -> bool:
+        return all(abs(arguments[i] - point) >= margin for i, point in op.kinks if i < len(arguments))
+
+    return allowed
+
+
+def _both(first: Callable[..., bool], second: Callable[..., bool]) -> Callable[..., bool]:
+    return lambda *arguments: first(*arguments) and second(*arguments)
 
 
 @dataclass(frozen=True)
@@ -117,17 +135,20 @@ def op_spec(
 ) -> OpSpec:
     """An OpSpec for your own :class:`tinygrad_w.Op`, shown as ``name(a, b)`` in formulas.
 
-    By default it is evaluated on floats with its own forward rule (``m = FloatMath``); pass an
-    independent ``evaluate`` to test the forward rule too. Formulas that use it are read back by
-    ``parse_with_inputs(text, values, functions={op.name: op})``.
+    Its arguments keep ``MARGIN`` away from the kinks the op declares (``op.kinks``), and satisfy
+    ``allowed`` (your domain rule) too. By default it is evaluated on floats with its own forward rule
+    (``m = FloatMath``); pass an independent ``evaluate`` to test the forward rule too. Formulas that use
+    it are read back by ``parse_with_inputs(text, values, functions={op.name: op})``.
     """
+    if not isinstance(op, Op):
+        raise OperandTypeError(f"op_spec: expected a tinygrad_w.Op, got {type(op).__name__} {show(op)}")
     return OpSpec(
         name=op.name,
         arity=arity,
         build=lambda *args: op(*args),
         evaluate=evaluate or (lambda *args: float(op.forward(FloatMath, *args))),
         show=lambda *texts: f"{op.name}({', '.join(texts)})",
-        allowed=allowed,
+        allowed=_both(allowed, away_from_kinks(op)),
     )
 
 
@@ -135,14 +156,22 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def _unary(
-    name: str, method: Callable[[Value], Value], evaluate: Callable[[float], float], **kw: Any
+def _spec(
+    op: Op,
+    arity: int,
+    build: Callable[..., Value],
+    evaluate: Callable[..., float],
+    show: Callable[..., str],
+    domain: Callable[..., bool] = _always,
+    parameters: tuple[float, ...] = (),
 ) -> OpSpec:
-    return OpSpec(name, 1, method, evaluate, lambda a: f"{name}({a})", **kw)
+    """A built-in op's spec: its arguments inside ``domain`` (kept away from the domain's edge, so that
+    finite differences stay accurate) and away from the kinks the op declares."""
+    return OpSpec(op.name, arity, build, evaluate, show, _both(domain, away_from_kinks(op)), parameters)
 
 
-def _away_from_zero(a: float, *parameter: float) -> bool:
-    return abs(a) >= MARGIN
+def _unary(op: Op, method: Callable[[Value], Value], evaluate: Callable[[float], float], **kw: Any) -> OpSpec:
+    return _spec(op, 1, method, evaluate, lambda a: f"{op.name}({a})", **kw)
 
 
 def _power_allowed(a: float, k: float) -> bool:
@@ -157,20 +186,20 @@ def _power_allowed(a: float, k: float) -> bool:
 BUILTIN_OPS: dict[str, OpSpec] = {
     spec.name: spec
     for spec in [
-        OpSpec("add", 2, lambda a, b: a + b, lambda a, b: a + b, lambda a, b: f"({a} + {b})"),
-        OpSpec("sub", 2, lambda a, b: a - b, lambda a, b: a - b, lambda a, b: f"({a} - {b})"),
-        OpSpec("mul", 2, lambda a, b: a * b, lambda a, b: a * b, lambda a, b: f"({a} * {b})"),
-        OpSpec(
-            "div",
+        _spec(ops.ADD, 2, lambda a, b: a + b, lambda a, b: a + b, lambda a, b: f"({a} + {b})"),
+        _spec(ops.SUB, 2, lambda a, b: a - b, lambda a, b: a - b, lambda a, b: f"({a} - {b})"),
+        _spec(ops.MUL, 2, lambda a, b: a * b, lambda a, b: a * b, lambda a, b: f"({a} * {b})"),
+        _spec(
+            ops.DIV,
             2,
             lambda a, b: a / b,
             lambda a, b: a / b,
             lambda a, b: f"({a} / {b})",
             lambda a, b: abs(b) >= 0.2,
         ),
-        OpSpec("neg", 1, lambda a: -a, lambda a: -a, lambda a: f"(-{a})"),
-        OpSpec(
-            "pow",
+        _spec(ops.NEG, 1, lambda a: -a, lambda a: -a, lambda a: f"(-{a})"),
+        _spec(
+            ops.POW,
             1,
             lambda a, k: a**k,
             lambda a, k: a**k,
@@ -178,29 +207,28 @@ BUILTIN_OPS: dict[str, OpSpec] = {
             _power_allowed,
             parameters=(2.0, 3.0, 0.5, -1.0),
         ),
-        OpSpec(
-            "vpow",
+        _spec(
+            ops.VPOW,
             2,
             lambda a, b: a**b,
             lambda a, b: a**b,
             lambda a, b: f"({a} ** {b})",
             lambda a, b: a >= 0.2 and abs(b) <= 3.0,
         ),
-        _unary("exp", Value.exp, math.exp, allowed=lambda a: a <= 4.0),
-        _unary("log", Value.log, math.log, allowed=lambda a: a >= 0.1),
-        _unary("sqrt", Value.sqrt, math.sqrt, allowed=lambda a: a >= 0.1),
-        _unary("tanh", Value.tanh, math.tanh),
-        _unary("sigmoid", Value.sigmoid, _sigmoid),
-        _unary("relu", Value.relu, lambda a: max(a, 0.0), allowed=_away_from_zero),
-        _unary("abs", Value.abs, abs, allowed=_away_from_zero),
-        _unary("softplus", Value.softplus, lambda a: math.log1p(math.exp(a))),
-        OpSpec(
-            "leaky_relu",
+        _unary(ops.EXP, Value.exp, math.exp, domain=lambda a: a <= 4.0),
+        _unary(ops.LOG, Value.log, math.log, domain=lambda a: a >= 0.1),
+        _unary(ops.SQRT, Value.sqrt, math.sqrt, domain=lambda a: a >= 0.1),
+        _unary(ops.TANH, Value.tanh, math.tanh),
+        _unary(ops.SIGMOID, Value.sigmoid, _sigmoid),
+        _unary(ops.RELU, Value.relu, lambda a: max(a, 0.0)),
+        _unary(ops.ABS, Value.abs, abs),
+        _unary(ops.SOFTPLUS, Value.softplus, lambda a: math.log1p(math.exp(a))),
+        _spec(
+            ops.LEAKY_RELU,
             1,
             lambda a, slope: a.leaky_relu(slope),
             lambda a, slope: a if a > 0 else slope * a,
             lambda a, slope: f"leaky_relu({a}, {_number(slope)})",
-            _away_from_zero,
             parameters=(0.1,),
         ),
     ]
@@ -344,7 +372,7 @@ class ExpressionCase:
         return f"f = {self.expression.formula()} at {where}"
 
 
-def _safe_value(spec: OpSpec, *arguments: float) -> float | None:
+def safe_value(spec: OpSpec, *arguments: float) -> float | None:
     """The op's value on floats where it is safe to check: arguments ``allowed`` and |value| <= BOUND.
     None elsewhere (outside the domain, near a kink, too large for accurate finite differences)."""
     try:
@@ -391,7 +419,7 @@ def _tree(
             sub, value = draw(_tree(ops, names, point, depth - 1))
             arguments.append(sub)
             values.append(value)
-    result = _safe_value(spec, *values, *extra)
+    result = safe_value(spec, *values, *extra)
     if result is None:
         # this op is not safe here: keep its first non-constant argument instead (no example is wasted)
         index = next(i for i, a in enumerate(arguments) if not isinstance(a, Constant))
@@ -493,40 +521,64 @@ def check_case(
 
 
 # ----------------------------------------------------------------------------------------------------
-# Small MLPs
+# Small networks
+
+
+class Network(Protocol):
+    """What an MLP case needs of a network: called on a list of inputs, and its parameters."""
+
+    def __call__(self, x: Sequence[Value | float], /) -> Any: ...
+
+    def parameters(self) -> list[Value]: ...
+
+
+class SmallNetwork:
+    """A multi-layer perceptron written with core Values only (the strategies read no other part of
+    tinygrad_w): layers of sizes ``nouts``, each neuron ``act(b + Σ w_k x_k)`` with ``activation`` (a
+    Value method: tanh, sigmoid, softplus, relu, ...) in the hidden layers and none on the output; weights
+    from U[-1, 1] drawn with ``random.Random(seed)``, biases 0 (micrograd's start)."""
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "tanh", *, seed: int = 0) -> None:
+        rng = random.Random(seed)
+        self.nin, self.nouts, self.activation = nin, list(nouts), activation
+        sizes = [nin, *self.nouts]
+        self.layers = [
+            [
+                (
+                    [Value(rng.uniform(-1.0, 1.0), f"L{i}.N{j}.w{k}") for k in range(fan_in)],
+                    Value(0.0, f"L{i}.N{j}.b"),
+                )
+                for j in range(fan_out)
+            ]
+            for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1)
+        ]
+
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        values: list[Value | float] = list(x)
+        for depth, layer in enumerate(self.layers, start=1):
+            sums = [sum((w * v for w, v in zip(weights, values)), bias) for weights, bias in layer]
+            hidden = depth < len(self.layers)
+            values = [getattr(total, self.activation)() if hidden else total for total in sums]
+        outputs = [v if isinstance(v, Value) else Value(v) for v in values]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for weights, bias in layer for p in (*weights, bias)]
 
 
 @dataclass(frozen=True)
 class MLPCase:
-    """A small MLP with one output and an input for it."""
+    """A small network with one output and an input for it."""
 
-    model: MLP
+    model: Network
     inputs: list[float]
 
     def loss(self) -> Value:
         """The network's output on ``inputs``, rebuilt from the current parameters at each call."""
         out = self.model(self.inputs)
-        assert isinstance(out, Value)
+        if not isinstance(out, Value):
+            raise GradcheckError(f"MLPCase.loss: the network returned {show(out)}, not a single Value")
         return out
-
-
-@st.composite
-def _mlp_case(
-    draw: st.DrawFn, max_inputs: int, max_hidden_layers: int, max_width: int, activations: Sequence[str]
-) -> MLPCase:
-    from tinygrad_w.nn.layers import MLP
-
-    nin = draw(st.integers(1, max_inputs))
-    hidden = draw(st.lists(st.integers(1, max_width), max_size=max_hidden_layers))
-    model = MLP(
-        nin,
-        [*hidden, 1],
-        activation=draw(st.sampled_from(activations)),
-        seed=draw(st.integers(0, 2**32 - 1)),
-        fused=draw(st.booleans()),
-    )
-    inputs = draw(st.lists(_inputs(-2.0, 2.0), min_size=nin, max_size=nin))
-    return MLPCase(model, inputs)
 
 
 def mlp_cases(
@@ -535,7 +587,25 @@ def mlp_cases(
     max_hidden_layers: int = 2,
     max_width: int = 3,
     activations: Sequence[str] = ("tanh", "sigmoid", "softplus"),
+    make: Callable[..., Network] = SmallNetwork,
 ) -> st.SearchStrategy[MLPCase]:
-    """Small seeded MLPs (one output) with an input. The default activations are smooth: relu's kink
-    would make finite differences unreliable at some points."""
-    return _mlp_case(max_inputs, max_hidden_layers, max_width, list(activations))
+    """Small seeded networks (one output) with an input. The default activations are smooth: relu's kink
+    would make finite differences unreliable at some points.
+
+    ``make(nin, nouts, activation, seed=...)`` builds each network: :class:`SmallNetwork` (core Values
+    only) by default; pass ``tinygrad_w.MLP`` (or ``functools.partial(MLP, fused=True)``) to draw the
+    package's own MLPs.
+    """
+    if not callable(make):
+        raise OperandTypeError(f"mlp_cases: make must build a network, got {show(make)}")
+
+    @st.composite
+    def cases(draw: st.DrawFn) -> MLPCase:
+        nin = draw(st.integers(1, max_inputs))
+        hidden = draw(st.lists(st.integers(1, max_width), max_size=max_hidden_layers))
+        activation = draw(st.sampled_from(list(activations)))
+        model = make(nin, [*hidden, 1], activation, seed=draw(st.integers(0, 2**32 - 1)))
+        inputs = draw(st.lists(_inputs(-2.0, 2.0), min_size=nin, max_size=nin))
+        return MLPCase(model, inputs)
+
+    return cases()

@@ -20,8 +20,8 @@ import numbers
 import random
 from collections.abc import Iterable, Sequence
 
+from tinygrad_w.checks import count_setting, real_setting, seed_setting
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, show
-from tinygrad_w.nn.checks import count_setting, real_setting, seed_setting
 
 Dataset = tuple[list[list[float]], list[int]]
 

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from tinygrad_w.atomic import write_atomically, write_bytes_atomically
+from tinygrad_w.checks import count_setting, flag_setting, real_setting, seed_setting
 from tinygrad_w.core.value import Value, as_real
 from tinygrad_w.errors import (
     ArgumentError,
@@ -47,7 +48,6 @@ from tinygrad_w.errors import (
     ShapeError,
     show,
 )
-from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting, seed_setting
 from tinygrad_w.train import losses
 from tinygrad_w.train.optim import SGD, LRScheduler, Optimizer, clip_grad_norm, parameter_list
 

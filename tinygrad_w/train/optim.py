@@ -25,9 +25,9 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from tinygrad_w.checks import count_setting, flag_setting, real_setting
 from tinygrad_w.core.value import Value, as_real
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, show
-from tinygrad_w.nn.checks import count_setting, flag_setting, real_setting
 
 # ----------------------------------------------------------------------------------------------------
 # Checks shared by the optimizers and schedulers
