@@ -45,6 +45,14 @@ def grad(outputs: Value | Iterable[Value], inputs: Iterable[Value], create_graph
     With ``create_graph=True`` the gradients are Values built by the derivative rules: ``grad`` of a
     gradient is a second derivative, and so on.
     """
+    if (
+        not isinstance(outputs, (Value, Iterable))
+        or isinstance(inputs, Value)
+        or not isinstance(inputs, Iterable)
+    ):
+        raise OperandTypeError(
+            f"grad: expected grad(output(s), [inputs]), got grad({show(outputs)}, {show(inputs)})"
+        )
     roots, targets = [outputs] if isinstance(outputs, Value) else list(outputs), list(inputs)
     for x in [*roots, *targets]:
         if not isinstance(x, Value):
