@@ -136,8 +136,22 @@ def test_inputs_for(point: dict[str, float]) -> None:
 def test_expressions_strategy_and_argument_checks() -> None:
     expression = find(expressions(), lambda e: e.size() >= 3, settings=settings(database=None))
     assert expression.size() == 3  # shrinks to the smallest such expression
-    with pytest.raises(ValueError, match="at least one op"):
+    with pytest.raises(ValueError, match=r"^expression_cases: ops must be a non-empty list of OpSpecs"):
         expression_cases(ops=[])
+    for kwargs, error, message in [
+        ({"ops": [lambda x: x]}, tg.OperandTypeError, "ops must be OpSpecs"),
+        ({"variables": "x"}, tg.ArgumentError, "variables must be a non-empty list of names"),
+        ({"variables": ["x", "x"]}, tg.ArgumentError, "variables must be distinct names"),
+        ({"max_depth": 10**9}, tg.ArgumentError, "max_depth must be an integer >= 0 and <= 20"),
+        ({"low": 2.0, "high": 1.0}, tg.ArgumentError, "needs low < high"),
+        ({"low": math.nan}, tg.NonFiniteError, "low must be finite"),
+    ]:
+        with pytest.raises(error, match=f"^expression_cases: {message}"):
+            expression_cases(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(tg.ArgumentError, match=r"^inputs_for: variables must be a non-empty list"):
+        inputs_for([])
+    with pytest.raises(tg.OperandTypeError, match=r"^check_case: expected an ExpressionCase"):
+        check_case("x")  # type: ignore[arg-type]
 
 
 def fails_gradcheck(case: ExpressionCase) -> bool:

@@ -91,6 +91,8 @@ def write_atomically(
     (mkstemp would leave it private, 0o600); a replaced file keeps its mode. On any error the temporary
     file is removed and ``path`` is untouched; an ``OSError`` becomes a FileAccessError naming the path.
     """
+    if not callable(write):
+        raise OperandTypeError(f"{where}: write must be a function of a file, got {show(write)}")
     target = writable_path(path, where)
     directory = os.path.dirname(os.path.abspath(target))
     try:
@@ -198,4 +200,6 @@ def write_bytes_atomically(
     path: str | os.PathLike[str], data: bytes, *, where: str = "write_bytes_atomically"
 ) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`write_atomically`)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise OperandTypeError(f"{where}: data must be bytes, got {type(data).__name__} {show(data)}")
     write_atomically(path, lambda file: file.write(data), where=where)

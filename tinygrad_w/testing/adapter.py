@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tinygrad_w.checks import count_setting, flag_setting, real_setting
+from tinygrad_w.errors import OperandTypeError, show
 from tinygrad_w.testing.gradcheck import (
     DEFAULT_ATOL,
     DEFAULT_EPS,
@@ -103,6 +105,12 @@ class EngineAdapter:
         Without ``ops``, every op of STANDARD_OPS that works on two sample leaves is used; with ``ops``,
         exactly those (names of STANDARD_OPS, or a mapping name -> function).
         """
+        if not callable(value_class):
+            raise OperandTypeError(f"EngineAdapter.for_class: expected a class, got {show(value_class)}")
+        if ops is not None and not isinstance(ops, Mapping):
+            raise OperandTypeError(
+                f"EngineAdapter.for_class: ops must map op names to functions, got {show(ops)}"
+            )
         adapter = cls(
             make=value_class,
             ops={},
@@ -354,6 +362,17 @@ def check_engine(
     of the ops that passed (``expressions=False`` skips them; they need Hypothesis). The same seed gives
     the same points and the same report.
     """
+    where = "check_engine"
+    if not isinstance(adapter, EngineAdapter):
+        raise OperandTypeError(
+            f"{where}: expected an EngineAdapter, got {type(adapter).__name__} {show(adapter)}"
+        )
+    examples = count_setting(examples, "examples", where, maximum=100_000)
+    points_per_op = count_setting(points_per_op, "points_per_op", where, maximum=10_000)
+    seed = count_setting(seed, "seed", where, minimum=0)
+    eps = real_setting(eps, "eps", where, low=0.0, low_open=True)
+    atol, rtol = real_setting(atol, "atol", where, low=0.0), real_setting(rtol, "rtol", where, low=0.0)
+    expressions = flag_setting(expressions, "expressions", where)
     rng = random.Random(seed)
     results = []
     for name in BUILTIN_OPS:

@@ -76,21 +76,48 @@ def central_difference(
     f: Callable[[Sequence[float]], float], point: Sequence[float], index: int, eps: float
 ) -> float:
     """∂f/∂x_index at ``point`` estimated as (f(x + ε e_i) - f(x - ε e_i)) / 2ε."""
-    up, down = list(point), list(point)
-    up[index] += eps
-    down[index] -= eps
-    return (f(up) - f(down)) / (2.0 * eps)
+    values, step = _difference_arguments(f, point, eps, "central_difference")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(values):
+        raise ArgumentError(
+            f"central_difference: index must be an int in 0..{len(values) - 1}, got {show(index)}"
+        )
+    return _difference(f, values, index, step, "central_difference")
 
 
 def numeric_gradient(
     f: Callable[[Sequence[float]], float], point: Sequence[float], eps: float = DEFAULT_EPS
 ) -> list[float]:
     """Every partial derivative of f at ``point`` by central differences (2 evaluations per input)."""
-    return [central_difference(f, point, i, eps) for i in range(len(point))]
+    values, step = _difference_arguments(f, point, eps, "numeric_gradient")
+    return [_difference(f, values, i, step, "numeric_gradient") for i in range(len(values))]
+
+
+def _difference_arguments(f: object, point: object, eps: object, where: str) -> tuple[list[float], float]:
+    if not callable(f):
+        raise OperandTypeError(f"{where}: f must be a function of a list of floats, got {show(f)}")
+    if isinstance(point, (str, bytes)) or not isinstance(point, Sequence):
+        raise OperandTypeError(f"{where}: point must be a list of numbers, got {show(point)}")
+    values = [as_real(x, f"{where}: point[{i}]") for i, x in enumerate(point)]
+    return values, _setting(eps, "eps", where, allow_zero=False)
+
+
+def _difference(
+    f: Callable[[Sequence[float]], float], point: list[float], index: int, eps: float, where: str
+) -> float:
+    up, down = list(point), list(point)
+    up[index] += eps
+    down[index] -= eps
+    above, below = as_real(f(up), f"{where}: f(x + eps)"), as_real(f(down), f"{where}: f(x - eps)")
+    return as_real((above - below) / (2.0 * eps), f"{where}: the difference quotient")
 
 
 def is_close(analytic: float, numeric: float, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL) -> bool:
     """|analytic - numeric| <= atol + rtol·|numeric| (False when either is NaN)."""
+    for name, x in (("analytic", analytic), ("numeric", numeric), ("atol", atol), ("rtol", rtol)):
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise OperandTypeError(
+                f"is_close: {name} must be a real number, got {type(x).__name__} {show(x)}"
+            )
     return abs(analytic - numeric) <= atol + rtol * abs(numeric)
 
 
@@ -363,7 +390,9 @@ def near_kinks_or_edges(root: Value, margin: float = 0.05) -> list[str]:
                 node.op is POW and _is_whole_nonnegative(node.children[1])
             ):
                 domain = f" ({node.op.name} needs {node.op.domain})" if node.op.domain else ""
-                problems.append(f"{node.op.name}: input {value!r} is within {limit:g} of its kink at {point:g}{domain}")
+                problems.append(
+                    f"{node.op.name}: input {value!r} is within {limit:g} of its kink at {point:g}{domain}"
+                )
     return problems
 
 

@@ -42,6 +42,7 @@ from typing import Any, Protocol, TypeVar
 
 from hypothesis import strategies as st
 
+from tinygrad_w.checks import count_setting, real_setting
 from tinygrad_w.core import ops
 from tinygrad_w.core.ops import FloatMath, Op
 from tinygrad_w.core.value import Value
@@ -142,6 +143,10 @@ def op_spec(
     """
     if not isinstance(op, Op):
         raise OperandTypeError(f"op_spec: expected a tinygrad_w.Op, got {type(op).__name__} {show(op)}")
+    arity = count_setting(arity, "arity", "op_spec", maximum=16)
+    for name, rule in (("allowed", allowed), ("evaluate", evaluate)):
+        if rule is not None and not callable(rule):
+            raise OperandTypeError(f"op_spec: {name} must be a function, got {show(rule)}")
     return OpSpec(
         name=op.name,
         arity=arity,
@@ -392,6 +397,23 @@ def _inputs(low: float, high: float) -> st.SearchStrategy[float]:
     )
 
 
+def _names(names: object, where: str) -> list[str]:
+    """Variable names: a non-empty list of distinct identifiers."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or not names:
+        raise ArgumentError(f"{where}: variables must be a non-empty list of names, got {show(names)}")
+    if not all(isinstance(n, str) and n.isidentifier() for n in names) or len(set(names)) != len(names):
+        raise ArgumentError(f"{where}: variables must be distinct names such as 'x', got {show(names)}")
+    return list(names)
+
+
+def _interval(low: object, high: object, where: str) -> tuple[float, float]:
+    """A finite interval [low, high] with low < high."""
+    low, high = real_setting(low, "low", where), real_setting(high, "high", where)
+    if not low < high:
+        raise ArgumentError(f"{where}: needs low < high, got {low!r} and {high!r}")
+    return low, high
+
+
 @st.composite
 def _tree(
     draw: st.DrawFn, ops: Sequence[OpSpec], names: Sequence[str], point: Mapping[str, float], depth: int
@@ -440,8 +462,17 @@ def expression_cases(
     ``ops`` chooses the operations (add your own with :func:`op_spec`), ``max_depth`` bounds the tree's
     depth, and each variable is drawn from [low, high] (rounded to 3 decimals).
     """
-    if not ops or not variables or max_depth < 0:
-        raise ArgumentError("expression_cases: needs at least one op, one variable and max_depth >= 0")
+    where = "expression_cases"
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence) or not ops:
+        raise ArgumentError(f"{where}: ops must be a non-empty list of OpSpecs, got {show(ops)}")
+    for spec in ops:
+        if not isinstance(spec, OpSpec):
+            raise OperandTypeError(
+                f"{where}: ops must be OpSpecs (see op_spec), got {type(spec).__name__} {show(spec)}"
+            )
+    _names(variables, where)
+    max_depth = count_setting(max_depth, "max_depth", where, minimum=0, maximum=20)
+    low, high = _interval(low, high, where)
 
     @st.composite
     def cases(draw: st.DrawFn) -> ExpressionCase:
@@ -468,6 +499,8 @@ def inputs_for(
 ) -> st.SearchStrategy[dict[str, float]]:
     """A value in [low, high] for each name, in the order given (rounded to 3 decimals). Points outside
     an expression's domain or near its kinks are for the caller to skip (see :func:`near_kinks_or_edges`)."""
+    names = _names(names, "inputs_for")
+    low, high = _interval(low, high, "inputs_for")
     values = st.tuples(*[_inputs(low, high) for _ in names])
     return values.map(lambda drawn: dict(zip(names, drawn)))
 
@@ -485,6 +518,8 @@ def draw_failure(case: ExpressionCase, directory: str | Path | None = None) -> P
     """
     from tinygrad_w import viz
 
+    if not isinstance(case, ExpressionCase):
+        raise OperandTypeError(f"draw_failure: expected an ExpressionCase, got {type(case).__name__} {show(case)}")
     folder = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "tinygrad_w-failures"
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(str(case).encode("utf-8")).hexdigest()[:12]
@@ -507,6 +542,10 @@ def check_case(
     On failure, raises GradcheckError with the formula, the point, the table, and the path of a drawing
     of the graph (see :func:`draw_failure`).
     """
+    if not isinstance(case, ExpressionCase):
+        raise OperandTypeError(
+            f"check_case: expected an ExpressionCase, got {type(case).__name__} {show(case)}"
+        )
     inputs = [case.point[name] for name in case.names]
     try:
         gradcheck(case.function(), inputs, eps=eps, atol=atol, rtol=rtol, labels=case.names)
@@ -598,6 +637,16 @@ def mlp_cases(
     """
     if not callable(make):
         raise OperandTypeError(f"mlp_cases: make must build a network, got {show(make)}")
+    for name, value, least in (
+        ("max_inputs", max_inputs, 1),
+        ("max_hidden_layers", max_hidden_layers, 0),
+        ("max_width", max_width, 1),
+    ):
+        count_setting(value, name, "mlp_cases", minimum=least, maximum=64)
+    if isinstance(activations, (str, bytes)) or not isinstance(activations, Sequence) or not activations:
+        raise ArgumentError(
+            f"mlp_cases: activations must be a non-empty list of names, got {show(activations)}"
+        )
 
     @st.composite
     def cases(draw: st.DrawFn) -> MLPCase:
