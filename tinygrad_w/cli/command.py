@@ -166,8 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except (UsageError, TinygradError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"{where}: error: {first_line}", file=sys.stderr)
+        print(f"{where}: error: {_first_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{where}: interrupted", file=sys.stderr)
@@ -176,6 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     return status
+
+
+def _first_line(exc: Exception) -> str:
+    """The error's first line; for a formula, without the parser's function name (the user typed a
+    command, not ``variable_names``)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, ExpressionError):
+        for name in ("parse: ", "parse_with_inputs: ", "variable_names: "):
+            text = text.removeprefix(name)
+    return text
 
 
 def _example_count(text: str) -> int:

@@ -23,7 +23,8 @@ import ast
 import math
 import operator
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 from tinygrad_w.core.ops import Op
 from tinygrad_w.core.value import Value, as_real
@@ -140,21 +141,35 @@ def parse_with_inputs(
 
 def _read(text: str, variables: object, functions: object, where: str) -> tuple[Value, dict[str, Value]]:
     """Check the arguments, read the text into a syntax tree, evaluate it on the variables' leaves."""
-    own = _functions(functions, where)
     if variables is not None and not isinstance(variables, Mapping):
         raise OperandTypeError(
             f"{where}: variables must be a mapping of name to value (a dict), got "
             f"{type(variables).__name__} {show(variables)}"
         )
-    leaves = _leaves(variables or {}, own, where)
-    tree = _syntax_tree(text, own)
-    result = _Evaluator(text, leaves, own).evaluate(tree)
+    with _named(where):
+        own = _functions(functions, where)
+        leaves = _leaves(variables or {}, own)
+        tree = _syntax_tree(text, own)
+        result = _Evaluator(text, leaves, own).evaluate(tree)
     return (result if isinstance(result, Value) else Value(result)), leaves
+
+
+@contextmanager
+def _named(where: str) -> Iterator[None]:
+    """An ExpressionError raised inside gets the name of the function that was called in front."""
+    try:
+        yield
+    except ExpressionError as error:
+        raise ExpressionError(f"{where}: {error}", error.text, error.column) from error.__cause__
 
 
 def variable_names(text: str, *, functions: Mapping[str, Op] | None = None) -> list[str]:
     """The variable names the formula uses, in order of first appearance (the text is fully checked)."""
-    functions = _functions(functions, "variable_names")
+    with _named("variable_names"):
+        return _variable_names(text, _functions(functions, "variable_names"))
+
+
+def _variable_names(text: str, functions: Mapping[str, Op]) -> list[str]:
     tree = _syntax_tree(text, functions)
     names: list[str] = []
     for node in _nodes_in_order(tree):
@@ -206,7 +221,7 @@ def _visible(character: str) -> str:
 def _syntax_tree(text: str, functions: Mapping[str, Op]) -> ast.Expression:
     """Check the raw text's size and characters, then parse it into a syntax tree within the depth limit."""
     if not isinstance(text, str):
-        raise ExpressionError(f"parse: expected the formula as a str, got {type(text).__name__} {text!r}")
+        raise ExpressionError(f"expected the formula as a str, got {type(text).__name__} {show(text)}")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"formula too long: {len(text)} characters (the limit is {MAX_LENGTH})", "", 0)
     if not text.strip():
@@ -295,25 +310,21 @@ def _functions(functions: object, where: str) -> Mapping[str, Op]:
     for name, op in functions.items():
         if not isinstance(name, str) or not name.isidentifier() or not isinstance(op, Op):
             raise ExpressionError(
-                f"{where}: function {show(name)}: expected a tinygrad_w.Op under a valid name, got {show(op)}"
+                f"function {show(name)}: expected a tinygrad_w.Op under a valid name, got {show(op)}"
             )
         if name in FUNCTIONS:
-            raise ExpressionError(
-                f"{where}: function name {name!r} is a built-in function; give your op another name"
-            )
+            raise ExpressionError(f"function name {name!r} is a built-in function; give your op another name")
     return functions
 
 
-def _leaves(
-    variables: Mapping[str, Value | float], functions: Mapping[str, Op], where: str
-) -> dict[str, Value]:
+def _leaves(variables: Mapping[str, Value | float], functions: Mapping[str, Op]) -> dict[str, Value]:
     """A leaf Value per variable (a Value given is used as it is)."""
     leaves: dict[str, Value] = {}
     for name, value in variables.items():
         if not isinstance(name, str) or not name.isidentifier():
-            raise ExpressionError(f"{where}: variable name {show(name)} is not a valid name")
+            raise ExpressionError(f"variable name {show(name)} is not a valid name")
         if name in FUNCTIONS or name in functions:
-            raise ExpressionError(f"{where}: variable name {name!r} is taken by a function of the same name")
+            raise ExpressionError(f"variable name {name!r} is taken by a function of the same name")
         if isinstance(value, Value):
             leaves[name] = value
             continue
@@ -321,7 +332,7 @@ def _leaves(
             leaves[name] = Value(as_real(value, name), name)
         except TinygradError:
             raise ExpressionError(
-                f"{where}: variable {name}: expected a finite number or a Value, got {show(value)}"
+                f"variable {name}: expected a finite number or a Value, got {show(value)}"
             ) from None
     return leaves
 

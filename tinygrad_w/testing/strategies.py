@@ -519,7 +519,9 @@ def draw_failure(case: ExpressionCase, directory: str | Path | None = None) -> P
     from tinygrad_w import viz
 
     if not isinstance(case, ExpressionCase):
-        raise OperandTypeError(f"draw_failure: expected an ExpressionCase, got {type(case).__name__} {show(case)}")
+        raise OperandTypeError(
+            f"draw_failure: expected an ExpressionCase, got {type(case).__name__} {show(case)}"
+        )
     folder = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "tinygrad_w-failures"
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(str(case).encode("utf-8")).hexdigest()[:12]
