@@ -45,15 +45,12 @@ def grad(outputs: Value | Iterable[Value], inputs: Iterable[Value], create_graph
     With ``create_graph=True`` the gradients are Values built by the derivative rules: ``grad`` of a
     gradient is a second derivative, and so on.
     """
-    if (
-        not isinstance(outputs, (Value, Iterable))
-        or isinstance(inputs, Value)
-        or not isinstance(inputs, Iterable)
-    ):
+    try:
+        roots, targets = [outputs] if isinstance(outputs, Value) else list(outputs), list(inputs)
+    except TypeError:  # grad(y, x), a slip for grad(y, [x]): a Value is not a list
         raise OperandTypeError(
             f"grad: expected grad(output(s), [inputs]), got grad({show(outputs)}, {show(inputs)})"
-        )
-    roots, targets = [outputs] if isinstance(outputs, Value) else list(outputs), list(inputs)
+        ) from None
     for x in [*roots, *targets]:
         if not isinstance(x, Value):
             raise OperandTypeError(f"grad: expected Values, got {type(x).__name__} {show(x)}")
