@@ -30,8 +30,10 @@ from tinygrad_w.errors import TinygradError
 MESSAGE_LIMIT = 400  # characters in an error's first line
 
 # Each test gets a small budget: the whole suite stays well under a minute on a shared machine.
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-FEW = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+# HOSTILE_EXAMPLES=2000 multiplies it for a deep run by hand.
+_SCALE = int(os.environ.get("HOSTILE_EXAMPLES", "60"))
+FAST = settings(max_examples=_SCALE, deadline=None, suppress_health_check=list(HealthCheck))
+FEW = settings(max_examples=max(1, _SCALE // 3), deadline=None, suppress_health_check=list(HealthCheck))
 
 HUGE_INTS = [10**400, -(10**400), 10**5000, 2**2000, 2**63, -(2**63) - 1]
 NUMPY = [

@@ -4,6 +4,10 @@ built on it. Each also derives from the built-in exception a Python user would e
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from tinygrad_w.core.errors import (
     DomainError,
     GraphChangedError,
@@ -34,6 +38,7 @@ __all__ = [
     "RenderError",
     "ShapeError",
     "TinygradError",
+    "naming",
     "show",
 ]
 
@@ -87,3 +92,16 @@ class ExpressionError(TinygradError, ValueError):
         super().__init__(message)
         self.text = text
         self.column = column
+
+
+@contextmanager
+def naming(where: str) -> Iterator[None]:
+    """An OperationError raised inside (an overflow in ``mul``, a ``log`` of 0) is raised again, of the same
+    type and with the same ``op`` and ``inputs``, with ``where: `` in front of its message: ``mse`` built
+    the graph, so the message names ``mse`` as well as the op."""
+    try:
+        yield
+    except OperationError as error:
+        renamed = copy.copy(error)
+        renamed.args = (f"{where}: {error}",)
+        raise renamed from error

@@ -37,7 +37,7 @@ from typing import Any
 
 from tinygrad_w.checks import count_setting, flag_setting, real_setting
 from tinygrad_w.core.value import Value, operand
-from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, naming, show
 from tinygrad_w.nn.layers import ACTIVATIONS, ModelWeightStats, Module, weight_stats
 
 __all__ = ["Activation", "BatchNorm1d", "Sequential"]
@@ -88,6 +88,11 @@ class BatchNorm1d(Module):
 
     def __call__(self, batch: Sequence[Sequence[Value | float]]) -> list[list[Value]]:
         rows = self._check(batch)
+        with naming(f"BatchNorm1d {self.label}"):
+            return self._normalize(rows)
+
+    def _normalize(self, rows: list[list[Value]]) -> list[list[Value]]:
+        """The forward pass on checked rows; the running statistics change only once it has succeeded."""
         n, features = len(rows), self.num_features
         columns = [[row[j] for row in rows] for j in range(features)]
         outputs: list[list[Value]] = [[] for _ in range(n)]

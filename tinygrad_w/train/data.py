@@ -202,11 +202,12 @@ def to_pm1(labels: Sequence[int]) -> list[int]:
 
 
 def _labels(labels: object, where: str) -> list[object]:
-    if isinstance(labels, (str, bytes)) or not isinstance(labels, (Sequence, Iterable)):
-        raise OperandTypeError(
-            f"{where}: expected a list of labels, got {type(labels).__name__} {show(labels)}"
-        )
-    return list(labels)
+    if not isinstance(labels, (str, bytes)) and isinstance(labels, Iterable):
+        try:
+            return list(labels)
+        except TypeError:  # a 0-d numpy array says it is iterable, then refuses
+            pass
+    raise OperandTypeError(f"{where}: expected a list of labels, got {type(labels).__name__} {show(labels)}")
 
 
 def _binary(y: object, allowed: tuple[int, int], where: str, index: int) -> int:

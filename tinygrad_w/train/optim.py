@@ -35,12 +35,15 @@ from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, s
 
 def parameter_list(params: Iterable[Value], where: str, *, allow_empty: bool = False) -> list[Value]:
     """The parameters as a list: Values only, none twice (it would be updated twice), at least one."""
-    if isinstance(params, (Value, str, bytes)) or not isinstance(params, Iterable):
+    try:
+        result = list(params) if not isinstance(params, (Value, str, bytes)) else None
+    except TypeError:  # not iterable (a 0-d numpy array says it is, then refuses)
+        result = None
+    if result is None:
         raise OperandTypeError(
             f"{where}: params must be an iterable of Values (e.g. model.parameters()), got "
             f"{type(params).__name__} {show(params)}"
         )
-    result = list(params)
     if not result and not allow_empty:
         raise ArgumentError(f"{where}: got an empty list of parameters")
     seen: set[Value] = set()
@@ -62,13 +65,20 @@ def _finite_gradients(params: Sequence[Value], where: str) -> list[float]:
     grads: list[float] = []
     for i, p in enumerate(params):
         g = p.grad
-        if isinstance(g, bool) or not isinstance(g, numbers.Real) or not math.isfinite(g):
+        if isinstance(g, bool) or not isinstance(g, numbers.Real) or not _is_finite(g):
             raise NonFiniteError(
                 f"{where}: the gradient of {_name(p, i)} is {show(g)}; nothing was updated "
                 "(lower the learning rate, or clip gradients)"
             )
         grads.append(float(g))
     return grads
+
+
+def _is_finite(x: numbers.Real) -> bool:
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int past the largest float
+        return False
 
 
 def _current_values(params: Sequence[Value], where: str) -> list[float]:
@@ -173,7 +183,7 @@ class Optimizer:
         if set(state) != fields:
             unknown, missing = sorted(map(str, set(state) - fields)), sorted(fields - set(state))
             raise ArgumentError(f"{where}: unknown fields {unknown} and missing fields {missing}")
-        if state["type"] != type(self).__name__:
+        if not isinstance(state["type"], str) or state["type"] != type(self).__name__:
             raise ArgumentError(f"{where}: the state is of a {show(state['type'])} optimizer")
         lr = real_setting(state["lr"], "lr", where, low=0.0)
         step_count = count_setting(state["step_count"], "step_count", where, minimum=0)
