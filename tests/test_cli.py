@@ -252,14 +252,18 @@ def test_a_non_finite_gradient_is_one_line_and_nothing_on_stdout() -> None:
         ("{tmp}/" + "x" * 300 + ".svg", ["-o '", "File name too long"]),
         ("/proc/g.svg", ["'/proc/g.svg': No such file or directory"]),  # read-only even for root
         ("", ["-o: the path is empty"]),
-        ("/dev/null", ["-o '/dev/null': not a regular file"]),
+        (
+            "{tmp}/fifo",
+            ["-o '", "fifo': not a regular file"],
+        ),  # (never /dev/null: as root, a bug would replace it)
     ],
 )
 def test_graph_output_paths_that_cannot_be_written(tmp_path: Path, output: str, fragments: list[str]) -> None:
     (tmp_path / "afile").write_text("a file, not a directory")
+    os.mkfifo(tmp_path / "fifo")
     result = run("graph", "x*2", "x=1", "-o", output.format(tmp=tmp_path), cwd=tmp_path)
     assert_usage_error(result, "tinygrad-w graph: error: ", *fragments)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing written, no folder made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "fifo"]  # nothing written, no folder made
 
 
 def test_graph_writes_through_a_link(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ class _Parser(argparse.ArgumentParser):
         self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_printable(message)} (see {self.prog} --help)\n")
 
 
 _FORMULA_HELP = (
@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except (UsageError, TinygradError) as exc:
-        print(f"{where}: error: {_first_line(exc)}", file=sys.stderr)
+        print(f"{where}: error: {_printable(_first_line(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{where}: interrupted", file=sys.stderr)
@@ -175,6 +175,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     return status
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """One line: control characters escaped (a newline in an argument becomes \\n), at most ``limit`` long."""
+    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
 
 
 def _first_line(exc: Exception) -> str:

@@ -193,14 +193,14 @@ def _variable_names(text: str, functions: Mapping[str, Op]) -> list[str]:
 def _fail(problem: str, text: str, start: int = -1, end: int = -1) -> ExpressionError:
     """An ExpressionError whose message shows the text with a caret line under characters [start, end)."""
     if start < 0:
-        return ExpressionError(f"{problem}: {_shorten(text)!r}", text, 0)
+        return ExpressionError(f"{problem}: {show(text, 60)}", text, 0)
     end = max(end, start + 1)
     excerpt = text[start:end]
     shown = _shorten(text)
     caret = ""
     if len(text) <= 120:  # a caret line only when the whole text fits on a line
         caret = f"\n  {shown}\n  {' ' * start}{'^' * (end - start)}"
-    return ExpressionError(f"{problem} (column {start + 1}: {excerpt!r}){caret}", text, start + 1)
+    return ExpressionError(f"{problem} (column {start + 1}: {show(excerpt, 40)}){caret}", text, start + 1)
 
 
 def _shorten(text: str) -> str:
@@ -376,7 +376,7 @@ class _Evaluator:
         value = node.value
         if type(value) is not int and type(value) is not float:  # exact types: a bool is an int too
             kind = {bool: "booleans", str: "strings", bytes: "bytes", complex: "complex numbers"}.get(
-                type(value), f"the constant {value!r}"
+                type(value), f"the constant {show(value, 40)}"
             )
             raise self.fail(f"{kind} not allowed: only numbers and variables", node)
         assert isinstance(value, (int, float))
@@ -392,7 +392,8 @@ class _Evaluator:
             raise self.fail(f"{node.id!r} is a function: call it, as in {node.id}(x)", node)
         if node.id in self.variables:
             return self.variables[node.id]
-        raise self.fail(f"variable {node.id!r} has no value: give it one, as in {node.id}=1.5", node)
+        example = f"{node.id}=1.5" if len(node.id) <= 20 else "NAME=1.5"
+        raise self.fail(f"variable {show(node.id, 40)} has no value: give it one, as in {example}", node)
 
     def unary(self, node: ast.UnaryOp) -> Value | float:
         if isinstance(node.op, ast.UAdd):
@@ -428,7 +429,9 @@ class _Evaluator:
             return self.apply(op, arguments, node)
         if name not in FUNCTIONS:
             known = ", ".join(sorted([*FUNCTIONS, *self.functions]))
-            raise self.fail(f"unknown function {name!r}; the functions are {known}", node.func)
+            raise self.fail(
+                f"unknown function {show(name, 40)}; the functions are {show(known, 200)}", node.func
+            )
         rule, fewest, most = FUNCTIONS[name]
         if not fewest <= len(node.args) <= most:
             count = f"{fewest}" if fewest == most else f"{fewest} or {most}"

@@ -112,6 +112,12 @@ def _describe(model: MLP, where: str) -> dict[str, Any]:
 def _check_structure(model: MLP, where: str) -> None:
     """The layers agree with the architecture the file records (a layer replaced or a neuron's activation
     changed by hand would load as a different function)."""
+    names = (model.activation, model.output_activation)
+    if not all(isinstance(name, str) for name in names) or not isinstance(model.fused, bool):
+        raise ArgumentError(
+            f"{where}: the model's activations must be names and fused True or False, got "
+            f"{show(names)} and {show(model.fused)}; not saved"
+        )
     nouts = model.nouts if isinstance(model.nouts, (list, tuple)) else []
     if len(model.layers) != len(nouts):
         raise ArgumentError(f"{where}: the model has {len(model.layers)} layers but nouts lists {len(nouts)}")
@@ -218,10 +224,10 @@ def _validate(document: dict[str, Any], fail: Callable[[str], TinygradError]) ->
         raise fail(f"version must be an integer, got {_show(version)}")
     if version != VERSION:
         newer = " (written by a newer tinygrad_w)" if version > VERSION else ""
-        raise fail(f"unsupported version {version}{newer}; this tinygrad_w reads version {VERSION}")
+        raise fail(f"unsupported version {show(version)}{newer}; this tinygrad_w reads version {VERSION}")
     unknown = sorted(set(document) - {"format", "version", "architecture", "parameter_count", "parameters"})
     if unknown:
-        raise fail(f"unexpected top-level field(s): {', '.join(unknown)}")
+        raise fail(f"unexpected top-level field(s): {show(', '.join(unknown))}")
     nin, nouts, activation, output_activation, fused = _architecture(document.get("architecture"), fail)
     values = _parameter_values(document, [nin, *nouts], fail)
     return _Checked(nin, nouts, activation, output_activation, fused, values)
@@ -243,8 +249,8 @@ def _parameter_values(
         # Which names are missing or extra helps find the damage; listing them is skipped when huge.
         detail = _difference(stored, _parameter_names(sizes)) if needed <= 1_000_000 else ""
         raise fail(
-            f"the architecture {sizes[0]} -> {sizes[1:]} has {needed} parameters, but parameter_count says "
-            f"{count} and {len(stored)} are stored{detail}"
+            f"the architecture {sizes[0]} -> {show(sizes[1:], 60)} has {show(needed)} parameters, but parameter_count says "
+            f"{show(count)} and {len(stored)} are stored{detail}"
         )
     names = _parameter_names(sizes)
     mismatch = _difference(stored, names)
@@ -303,7 +309,7 @@ def _architecture(
         raise fail(f"the architecture lacks {', '.join(missing)}")
     extra = sorted(set(architecture) - set(_ARCHITECTURE_KEYS))
     if extra:
-        raise fail(f"unexpected architecture field(s): {', '.join(extra)}")
+        raise fail(f"unexpected architecture field(s): {show(', '.join(extra))}")
     nin, nouts = architecture["nin"], architecture["nouts"]
     if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
         raise fail(f"architecture nin must be an integer >= 1, got {_show(nin)}")
@@ -334,7 +340,7 @@ def _difference(stored: dict[str, Any], expected: Sequence[str]) -> str:
     for what, names in (("missing", missing), ("unexpected", extra)):
         if names:
             more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-            parts.append(f"{what}: {', '.join(names[:5])}{more}")
+            parts.append(f"{what}: {show(', '.join(names[:5]), 160)}{more}")
     return "".join("; " + part for part in parts)
 
 
@@ -369,7 +375,10 @@ def _show(value: object) -> str:
         kind = "an array"
     else:
         kind = "an object"
-    text = json.dumps(value)
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):  # not JSON (a save of a damaged model), or an int of 5,000 digits
+        return f"{kind} {show(value, 40)}"
     if len(text) > 40:
         text = text[:30] + f"... ({len(text)} characters)"
     return f"{kind} {text}"

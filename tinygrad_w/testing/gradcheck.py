@@ -217,12 +217,12 @@ def _checked(
 
 
 def _labels(
-    f: Callable[..., object], inputs: Sequence[Value | float], labels: Sequence[str] | None
+    f: Callable[..., object], inputs: Sequence[Value | float], labels: Sequence[str] | None, where: str
 ) -> list[str]:
     """Names for the table: given labels, else the Values' labels, else f's parameter names, else x0, x1..."""
     if labels is not None:
         if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence) or len(labels) != len(inputs):
-            raise ShapeError(f"gradcheck: labels must be a list of {len(inputs)} names, got {show(labels)}")
+            raise ShapeError(f"{where}: labels must be a list of {len(inputs)} names, got {show(labels)}")
         return [str(label) for label in labels]
     try:
         parameters = [
@@ -248,6 +248,12 @@ def _call(
 ) -> tuple[Value, list[Value]]:
     """f applied to fresh leaves holding ``point``; a number result becomes a constant Value."""
     leaves = [Value(x, label) for x, label in zip(point, labels)]
+    try:
+        inspect.signature(f).bind(*leaves)
+    except TypeError:  # f takes another number of inputs
+        raise ShapeError(f"{where}: f does not take {len(leaves)} inputs: {show(f)}") from None
+    except ValueError:  # a builtin without a signature: call it and see
+        pass
     out = f(*leaves)
     if isinstance(out, Value):
         return out, leaves
@@ -279,7 +285,7 @@ def gradcheck(
     Errors raised by f itself (a DomainError at the shifted point, ...) propagate unchanged.
     """
     point, eps, atol, rtol = _checked(f, inputs, eps, atol, rtol, "gradcheck")
-    names = _labels(f, inputs, labels)
+    names = _labels(f, inputs, labels, "gradcheck")
     out, leaves = _call(f, point, names, "gradcheck")
     analytic = grad(out, leaves)
 
@@ -307,7 +313,7 @@ def gradgradcheck(
     first derivatives computed by the ordinary float backward pass. Returns True or raises GradcheckError.
     """
     point, eps, atol, rtol = _checked(f, inputs, eps, atol, rtol, "gradgradcheck")
-    names = _labels(f, inputs, labels)
+    names = _labels(f, inputs, labels, "gradgradcheck")
     out, leaves = _call(f, point, names, "gradgradcheck")
     first = grad(out, leaves, create_graph=True)
     analytic = [grad(g, leaves) for g in first]  # analytic[i][j] = ∂²f/∂x_i∂x_j
