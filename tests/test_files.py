@@ -139,7 +139,7 @@ def test_writing_through_links_and_refusing_what_is_no_file(tmp_path: Path) -> N
     with pytest.raises(FileAccessError, match=r"^report '.*fifo': not a regular file"):
         write_bytes_atomically(fifo, b"x", where="report")
     under_a_file = target / "x.txt"
-    with pytest.raises(FileAccessError, match=r"^write_bytes_atomically '.*x\.txt': Not a directory"):
+    with pytest.raises(FileAccessError, match=r"^write_bytes_atomically '.*: Not a directory"):
         write_bytes_atomically(under_a_file, b"x")
     assert isinstance(FileAccessError("x"), OSError)
 

@@ -442,7 +442,7 @@ def broken_models() -> list[tuple[str, Callable[[MLP], None], type[Exception], s
             "fused = 1",
             lambda m: setattr(m, "fused", 1),
             tg.ArgumentError,
-            "has activation 'relu' and fused False, but the model says 'relu' and 1; not saved",
+            r"activations must be names and fused True or False, got \('relu', 'linear'\) and 1; not saved",
         ),
         (
             "a neuron's activation",

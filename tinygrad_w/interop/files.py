@@ -227,7 +227,7 @@ def _validate(document: dict[str, Any], fail: Callable[[str], TinygradError]) ->
         raise fail(f"unsupported version {show(version)}{newer}; this tinygrad_w reads version {VERSION}")
     unknown = sorted(set(document) - {"format", "version", "architecture", "parameter_count", "parameters"})
     if unknown:
-        raise fail(f"unexpected top-level field(s): {show(', '.join(unknown))}")
+        raise fail(f"unexpected top-level field(s): {_listed(unknown)}")
     nin, nouts, activation, output_activation, fused = _architecture(document.get("architecture"), fail)
     values = _parameter_values(document, [nin, *nouts], fail)
     return _Checked(nin, nouts, activation, output_activation, fused, values)
@@ -309,7 +309,7 @@ def _architecture(
         raise fail(f"the architecture lacks {', '.join(missing)}")
     extra = sorted(set(architecture) - set(_ARCHITECTURE_KEYS))
     if extra:
-        raise fail(f"unexpected architecture field(s): {show(', '.join(extra))}")
+        raise fail(f"unexpected architecture field(s): {_listed(extra)}")
     nin, nouts = architecture["nin"], architecture["nouts"]
     if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
         raise fail(f"architecture nin must be an integer >= 1, got {_show(nin)}")
@@ -331,6 +331,12 @@ def _architecture(
     return nin, list(nouts), activations[0], activations[1], fused
 
 
+def _listed(names: Sequence[str], limit: int = 160) -> str:
+    """'a, b, c', cut to ``limit`` characters: the names come from the file and may be anything."""
+    text = ", ".join(names)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _difference(stored: dict[str, Any], expected: Sequence[str]) -> str:
     """'; missing: a, b; unexpected: c' (at most 5 names each), or '' when the names agree."""
     missing = [name for name in expected if name not in stored]
@@ -340,7 +346,7 @@ def _difference(stored: dict[str, Any], expected: Sequence[str]) -> str:
     for what, names in (("missing", missing), ("unexpected", extra)):
         if names:
             more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-            parts.append(f"{what}: {show(', '.join(names[:5]), 160)}{more}")
+            parts.append(f"{what}: {_listed(names[:5])}{more}")
     return "".join("; " + part for part in parts)
 
 
