@@ -336,3 +336,61 @@ def test_torch_bridge_with_anything(thing: Any) -> None:
         thing = built[thing]()
     clean(lambda: from_torch(thing), "from_torch", correct=lambda model: isinstance(model, MLP))
     clean(lambda: to_torch(thing), "to_torch")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Strategies, the engine adapter, History's files
+
+
+@FAST
+@given(st.sampled_from(["ops", "variables", "max_depth", "low", "high"]), HOSTILE)
+def test_strategy_makers_with_anything(setting: str, value: Any) -> None:
+    from tinygrad_w.testing.strategies import expression_cases, inputs_for, mlp_cases, op_spec
+
+    clean(lambda: expression_cases(**{setting: value}), "expression_cases")
+    if setting in ("low", "high"):
+        clean(lambda: inputs_for(["x"], **{setting: value}), "inputs_for")
+    clean(lambda: op_spec(value), "op_spec")
+    clean(lambda: mlp_cases(max_width=value), "mlp_cases")
+
+
+@FEW
+@given(st.sampled_from(["adapter", "examples", "points_per_op", "seed", "eps", "expressions"]), HOSTILE)
+def test_check_engine_with_anything(setting: str, value: Any) -> None:
+    from tinygrad_w.testing.adapter import EngineAdapter, check_engine
+
+    arguments: dict[str, Any] = {
+        "adapter": EngineAdapter.for_class(Value),
+        "examples": 1,
+        "points_per_op": 1,
+        "expressions": False,
+    }
+    arguments[setting] = value
+    adapter = arguments.pop("adapter")
+    if setting in ("examples", "points_per_op") and isinstance(value, int) and value > 3:
+        return  # a legal count asks for a long run
+    # our own Value passes, unless a huge eps makes central differences meaningless (then it says so)
+    clean(
+        lambda: check_engine(adapter, **arguments),
+        "check_engine",
+        correct=lambda report: report.ok or setting == "eps",
+    )
+    clean(lambda: EngineAdapter.for_class(value), "for_class")
+
+
+@FEW
+@given(st.data(), st.sampled_from(["to_csv", "to_json", "plot"]))
+def test_history_files_anywhere(place: Path, data: st.DataObject, method: str) -> None:
+    from tinygrad_w.train import History
+
+    history = History(epoch=[1], loss=[0.5], data_loss=[0.5], penalty=[0.0], lr=[0.1], grad_norm=[[1.0]],
+                      seconds=[0.01], layer_names=["all"])  # fmt: skip
+    path = data.draw(hostile_paths(place))
+    if isinstance(path, str) and method == "plot" and path.endswith(("good.json", "link_to_good")):
+        return  # a .json plot: refused above all by its format; covered by test_train
+    clean(
+        lambda: getattr(history, method)(path),
+        "History",
+        state=lambda: files_in(place),
+    )
+    restore(place)

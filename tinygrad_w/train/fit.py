@@ -144,12 +144,12 @@ class History:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
         writer.writerows([[repr(v) if isinstance(v, float) else v for v in row] for row in table])
-        write_bytes_atomically(path, buffer.getvalue().encode("utf-8"))
+        write_bytes_atomically(path, buffer.getvalue().encode("utf-8"), where="History.to_csv")
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         """Write every field as JSON, atomically (NaN and infinities become null)."""
         text = json.dumps(_jsonable(self.as_dict()), indent=1, allow_nan=False)
-        write_bytes_atomically(path, (text + "\n").encode("utf-8"))
+        write_bytes_atomically(path, (text + "\n").encode("utf-8"), where="History.to_json")
 
     def plot(self, path: str | os.PathLike[str]) -> None:
         """Draw loss, accuracy, learning rate, gradient norms and weights per epoch into an image file
@@ -202,7 +202,7 @@ class History:
             ax.plot(epochs, values, linewidth=0.8)
         more = f" (first {len(shown)} of {len(self.weights)})" if len(self.weights) > len(shown) else ""
         ax.set(title=f"Weights{more}" if shown else "Weights (record_weights=False)", xlabel="epoch")
-        write_atomically(path, lambda file: figure.savefig(file, format=file_format))
+        write_atomically(path, lambda file: figure.savefig(file, format=file_format), where="History.plot")
 
 
 def _flatten(stats: dict[str, Any]) -> dict[str, float]:
