@@ -169,9 +169,6 @@ def test_topological_order_of_a_non_value() -> None:
     clean(lambda: topological_order(5), "topological_order")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core (the lead's): a derivative with the wrong number of partials passes"
-)
 def test_a_custom_op_with_the_wrong_arity_is_named() -> None:
     wrong = Op("wrong", lambda m, x: 2.0 * x, lambda m, out, x: (2.0, 5.0))
     x = Value(1.0)

@@ -270,7 +270,7 @@ def test_label_conversions_of_anything(labels: Any, to_01: bool) -> None:
 # fit
 
 FIT_KEYWORDS = ["loss", "optimizer", "lr", "epochs", "batch_size", "penalty", "scheduler", "clip", "seed",
-                "progress", "record_weights", "callback"]  # fmt: skip
+                "progress", "record_weights", "callback", "engine"]  # fmt: skip
 ODD_CALLABLES = [lambda *a: 5.0, lambda *a: None, lambda *a: "x", lambda *a: [Value(1.0)], lambda *a: True]
 
 

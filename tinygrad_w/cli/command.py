@@ -36,6 +36,7 @@ from tinygrad_w.errors import (
     TinygradError,
     show,
 )
+from tinygrad_w.learn.command import add_learn_parser
 from tinygrad_w.testing.gradcheck import (
     DEFAULT_ATOL,
     DEFAULT_EPS,

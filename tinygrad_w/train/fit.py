@@ -9,6 +9,10 @@ One epoch is one pass over the data. With ``batch_size=None`` (full batch) it is
 With a batch size, the samples are shuffled each epoch (``random.Random(seed)``) and each minibatch takes
 one such step. The scheduler, if any, steps once per epoch. Every epoch appends to a :class:`History`.
 
+Engines: with ``engine="scalar"`` each step builds one Value graph per sample; ``"batched"`` replays the
+traced loss on arrays (:mod:`tinygrad_w.batched`, the same History to rounding); ``"auto"`` (the default)
+replays when the model and loss can be traced, else warns once and uses the scalar graph.
+
 X and y may be lists, tuples or numpy arrays, and labels numpy numbers. A model with ``model.batchwise =
 True`` (such as :class:`tinygrad_w.nn.Sequential`) is called once per minibatch on the list of its samples
 and returns one output per sample; a last minibatch of a single sample joins the one before (batch norm
@@ -270,8 +274,7 @@ def fit(
         loss: ``"hinge"`` (labels ±1), ``"mse"`` (real targets), ``"bce"`` (labels 0/1, model outputs
             logits), ``"cross_entropy"`` (class indices, one output per class), or a function
             ``(scores, labels) -> Value`` receiving the model's outputs and labels of a batch.
-        optimizer: built on the model's parameters (all or some of them); default
-            ``SGD(model.parameters(), lr)``.
+        optimizer: over the model's parameters (all or some); default ``SGD(model.parameters(), lr)``.
         lr: the learning rate of the default optimizer (0.1 if not given); give either lr or optimizer.
         batch_size: None for full batch, else minibatches of that size, reshuffled every epoch.
         penalty: a function ``model -> Value`` added to the loss (``lambda m: penalties.l1(m, 1e-3)``),
@@ -282,24 +285,16 @@ def fit(
         progress: show a tqdm bar (only when stderr is a terminal and tqdm is installed).
         record_weights: also record every parameter's value after each epoch.
         callback: ``callback(epoch, history)`` after each epoch is recorded; returning True stops early.
-        engine: ``"scalar"`` builds one Value graph per sample; ``"batched"`` replays the traced loss on
-            arrays (:mod:`tinygrad_w.batched`, same History to rounding); ``"auto"`` (default) replays
-            when the model and loss can be traced, else warns once and uses the scalar graph.
+        engine: ``"scalar"``, ``"batched"`` or ``"auto"`` (see the module's docstring).
 
-    Raises ShapeError, NonFiniteError, OperandTypeError or ArgumentError for bad data or settings (naming
-    the sample or the argument; also for an optimizer over parameters that are not the model's), and
-    DivergenceError when training overflows (the model keeps the weights it had before that step).
+    Raises ShapeError, NonFiniteError, OperandTypeError or ArgumentError for bad data or settings, naming the
+    sample or the argument, and DivergenceError when training overflows (see the module's docstring).
     """
     run = _check_arguments(model, X, y, loss, optimizer, lr, batch_size, penalty, scheduler, clip, callback)
-    epochs = count_setting(epochs, "epochs", "fit")
-    rng = random.Random(seed_setting(seed, "fit"))
-    record, show_bar = (
-        flag_setting(record_weights, "record_weights", "fit"),
-        flag_setting(progress, "progress", "fit"),
-    )
-    run.replayed = _replay(run, engine)
-    history = _new_history(run, record)
-    bar = progress_bar(epochs, show_bar)
+    epochs, rng = count_setting(epochs, "epochs", "fit"), random.Random(seed_setting(seed, "fit"))
+    history = _new_history(run, flag_setting(record_weights, "record_weights", "fit"))
+    run.replayed = _replay(run, engine)  # after every check: tracing runs the model
+    bar = progress_bar(epochs, flag_setting(progress, "progress", "fit"))
     try:
         for epoch in range(1, epochs + 1):
             started, lr_used = time.perf_counter(), run.optimizer.lr
@@ -590,8 +585,8 @@ def _check_arguments(
 def _replay(run: _Run, engine: object) -> Any:
     """The batched engine's data loss for this run (:mod:`tinygrad_w.batched.training`), or None for the
     scalar graph."""
-    if not isinstance(engine, str):
-        raise OperandTypeError(f"fit: engine must be 'auto', 'scalar' or 'batched', got {show(engine)}")
+    if not isinstance(engine, str):  # (the batched engine names the choices for a str)
+        raise ArgumentError(f"fit: engine must be 'auto', 'scalar' or 'batched', got {show(engine)}")
     from tinygrad_w.batched.training import batched_engine  # numpy is loaded only when fit is used
 
     return batched_engine(
