@@ -18,6 +18,7 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	.venv/bin/lint-imports
 
 # pytest exits 5 when it collects no test; that is not a failure of the code.
 test: lint

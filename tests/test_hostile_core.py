@@ -138,9 +138,6 @@ def test_echoed_values_are_capped(x: object) -> None:
     assert len(str(error)) < 200
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core (the lead's): show() lets an exception from a broken __repr__ escape"
-)
 def test_show_survives_a_broken_repr() -> None:
     class Broken:
         def __repr__(self) -> str:
@@ -149,9 +146,6 @@ def test_show_survives_a_broken_repr() -> None:
     clean(lambda: Value(Broken()), "Value")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core (the lead's): such .data reaches check_finite's sum and float() raw"
-)
 @pytest.mark.parametrize(
     "data", [np.array([]), 1j, np.float32(np.inf)], ids=["array", "complex", "float32-inf"]
 )
@@ -162,7 +156,7 @@ def test_backward_after_a_leaf_was_set_to_a_numpy_value_or_a_complex(data: objec
     clean(lambda: grad(out, [a, b]), ("grad", "mul", "tanh"), state=lambda: numbers_of([a, b]))
 
 
-@pytest.mark.xfail(strict=True, reason="core (the lead's): topological_order(5) raises a raw AttributeError")
+
 def test_topological_order_of_a_non_value() -> None:
     from tinygrad_w import topological_order
 

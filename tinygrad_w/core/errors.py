@@ -1,5 +1,4 @@
-"""The errors the core raises, one line each. Each also derives from the built-in exception a Python
-user would expect (ValueError, TypeError, ...), so ``except ValueError`` keeps working."""
+"""The core's errors, one line each; each also is the built-in error a user expects (ValueError, ...)."""
 
 from __future__ import annotations
 
@@ -35,7 +34,7 @@ def show(x: object, limit: int = 80) -> str:
     """``repr(x)`` cut to ``limit`` characters, for messages: a huge number must not flood (or break) them."""
     try:
         text = repr(x)
-    except ValueError:  # Python refuses to print an int of more than 4300 digits
+    except Exception:  # Python refuses to print an int of 4300 digits; a user's __repr__ may fail
         text = f"<an int of {x.bit_length()} bits>" if isinstance(x, int) else f"<a {type(x).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -1,8 +1,5 @@
-"""Operations: each is a forward function and its derivative, written side by side.
-
-A rule is written once with the arithmetic operators and the primitives of a namespace ``m``: FloatMath
-on floats (below), ValueMath on Values (gradients.py), ArrayMath on numpy arrays (the batched path).
-"""
+"""Operations: each is a forward function and its derivative, written side by side, once, with the
+primitives of a namespace ``m``: FloatMath on floats (below), ValueMath on Values, ArrayMath on arrays."""
 
 from __future__ import annotations
 

@@ -9,12 +9,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import OperandTypeError, show
+
 Pullback = Callable[[Any, Any], Iterable[tuple[Any, Any]]]  # (node, its gradient) -> (input, contribution)s
 
 
 def topological_order(*roots: Any) -> list[Any]:
     """Every node the roots depend on, each after all of its inputs: a depth-first walk with an explicit
     stack (no recursion limit) that follows inputs in call order, so the order is the same every run."""
+    if not all(hasattr(root, "children") for root in roots):
+        raise OperandTypeError(f"topological_order: expected Values, got {show(roots)}")
     order: list[Any] = []
     seen: set[Any] = set()  # nodes compare by identity
     with collector_paused():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 
 from . import ops
 from .errors import NonFiniteError, OperandTypeError, OperationOverflowError, operation_error, show, show_call
@@ -148,12 +149,13 @@ def float_pullback(node: Value, upstream: float) -> Iterable[tuple[Value | float
 
 
 def check_finite(order: list[Value], grads: dict[Value, float]) -> None:
-    """A typed error naming the first node, from the output down, whose gradient is not finite."""
-    if math.isfinite(sum(grads.values())):
-        return  # the usual case, in one pass in C: a NaN or an infinity would make the sum one too
-    bad = next((node for node in reversed(order) if not math.isfinite(grads.get(node, 0.0))), None)
-    if bad is not None:  # None: only the sum overflowed
-        user = next(node for node in reversed(order) if any(x is bad for x in node.children))
-        name, args = user.op.name if user.op else "", tuple(float(x) for x in user.children)
-        message = f"backward: ∂/∂{bad!r} is {grads[bad]!r}, from the derivative of {show_call(name, args)}"
-        raise OperationOverflowError(message, name, args)
+    """A typed error naming the first node, from the output down, whose gradient is not a finite float."""
+    with suppress(TypeError, ValueError):  # a .data set to a complex or an array makes the sum fail
+        if math.isfinite(sum(grads.values())):
+            return  # the usual case, in one pass in C: a NaN or an infinity would make the sum one too
+    for bad in reversed(order):
+        if not (isinstance(g := grads.get(bad, 0.0), float) and math.isfinite(g)):
+            user = next(node for node in reversed(order) if any(x is bad for x in node.children))
+            name, args = user.op.name if user.op else "", numbers_in(user.children)
+            why = f"∂/∂{show(bad)} is {show(g)}, from the derivative of {show_call(name, args)}"
+            raise OperationOverflowError(f"backward: {why}", name, tuple(args))
