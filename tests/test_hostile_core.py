@@ -156,7 +156,6 @@ def test_backward_after_a_leaf_was_set_to_a_numpy_value_or_a_complex(data: objec
     clean(lambda: grad(out, [a, b]), ("grad", "mul", "tanh"), state=lambda: numbers_of([a, b]))
 
 
-
 def test_topological_order_of_a_non_value() -> None:
     from tinygrad_w import topological_order
 
