@@ -79,10 +79,10 @@ def test_several_outputs_give_a_list() -> None:
     out = model([1, 2, 3])
     assert isinstance(out, list) and len(out) == 2 and all(isinstance(o, Value) for o in out)
     layer = model.layers[1]
-    assert isinstance(layer([0.5] * 4), list)  # a Layer always returns a list
+    assert isinstance(layer([0.5] * 4), list) and len(layer([0.5] * 4)) == 2
     one = Layer(2, 1, rng=random.Random(0))
-    single = one([1.0, 2.0])
-    assert isinstance(single, list) and len(single) == 1
+    single = one([1.0, 2.0])  # one neuron: the Value itself, as from micrograd's Layer and our MLP
+    assert isinstance(single, Value) and single.data == one.neurons[0]([1.0, 2.0]).data
 
 
 @given(st.integers(1, 4), layer_sizes, activations, activations, st.integers(0, 2**32), st.data())
@@ -198,13 +198,43 @@ def test_seeds_reproduce_models_without_touching_global_random_state() -> None:
     a, b, c = MLP(3, [5, 2], seed=42), MLP(3, [5, 2], seed=42), MLP(3, [5, 2], seed=43)
     assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
     assert [p.data for p in a.parameters()] != [p.data for p in c.parameters()]
-    fresh = MLP(3, [5, 2])
-    assert isinstance(fresh.seed, int)
-    again = MLP(3, [5, 2], seed=fresh.seed)
-    assert [p.data for p in fresh.parameters()] == [p.data for p in again.parameters()]
+    assert a.seed == 42
     assert random.getstate() == before
     with pytest.raises(TypeError, match="seed must be an int or None"):
         MLP(3, [1], seed=1.5)  # type: ignore[arg-type]
+
+
+def test_without_a_seed_weights_come_from_the_global_random_module_as_in_micrograd() -> None:
+    random.seed(1337)
+    expected = [random.uniform(-1, 1) for _ in range(2 * 4 + 4 * 1)]  # micrograd's draws: w only, in order
+    random.seed(1337)
+    model = MLP(2, [4, 1])
+    assert model.seed is None
+    assert [w.data for w in model.weights()] == expected
+    assert all(b.data == 0.0 for b in model.biases())
+    random.seed(1337)
+    assert [w.data for w in Layer(2, 4).weights()] == expected[:8]
+    random.seed(1337)
+    assert [w.data for w in Neuron(2).w] == expected[:2]
+    random.seed(1337)
+    MLP(2, [4, 1])
+    draw_after_the_model = random.random()
+    random.seed(1337)
+    for _ in expected:
+        random.random()
+    assert draw_after_the_model == random.random()  # the model took exactly its 12 draws
+
+
+def test_micrograd_nonlin_flag_names_relu_or_linear() -> None:
+    assert Neuron(2, nonlin=True, seed=0).activation == "relu"
+    assert Neuron(2, nonlin=False, seed=0).activation == "linear"
+    assert Layer(2, 3, nonlin=False, seed=0).activation == "linear"
+    assert [n.activation for n in Layer(2, 3, nonlin=False, seed=0).neurons] == ["linear"] * 3
+    assert Neuron(2, seed=0).activation == Layer(2, 1, seed=0).activation == "relu"
+    with pytest.raises(ValueError, match=r"Neuron: give activation or nonlin, not both"):
+        Neuron(2, "tanh", nonlin=True, seed=0)
+    with pytest.raises(TypeError, match=r"Layer: nonlin must be True or False, got int 1"):
+        Layer(2, 3, nonlin=1, seed=0)  # type: ignore[arg-type]
 
 
 def test_initializers_by_name_and_object() -> None:
