@@ -37,6 +37,7 @@ __all__ = [
     "Module",
     "Neuron",
     "WeightStats",
+    "choose_rng",
     "weight_stats",
 ]
 
@@ -93,8 +94,9 @@ def _make_rng(seed: int | None, where: str) -> random.Random:
     return random.Random(seed)
 
 
-def _choose_rng(seed: int | None, rng: random.Random | None, where: str) -> random.Random:
-    """The generator a Neuron or Layer draws from: the one it is given, else :func:`_make_rng`'s."""
+def choose_rng(seed: int | None, rng: random.Random | None, where: str) -> random.Random:
+    """The generator a module draws from (a Neuron, a Layer, a Dropout): ``rng`` if given, else a private
+    ``random.Random(seed)``, else the global one; a typed error naming ``where`` for a bad choice."""
     if rng is None:
         return _make_rng(seed, where)
     if seed is not None:
@@ -165,7 +167,7 @@ class Neuron(Module):
         self.activation = _choose_activation(activation, nonlin, "Neuron")
         self.fused = bool(fused)
         self.label = label
-        rng = _choose_rng(seed, rng, "Neuron")
+        rng = choose_rng(seed, rng, "Neuron")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
         fan_out = _check_size(fan_out, "Neuron: fan_out")
         self.w = [Value(x, f"{label}.w{k}") for k, x in enumerate(weight_init.sample(nin, fan_out, nin, rng))]
@@ -224,7 +226,7 @@ class Layer(Module):
         self.nout = _check_size(nout, "Layer: nout")
         self.activation = _choose_activation(activation, nonlin, "Layer")
         self.index = index
-        rng = _choose_rng(seed, rng, "Layer")
+        rng = choose_rng(seed, rng, "Layer")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
         self.neurons = [
             Neuron(
