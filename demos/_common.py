@@ -14,13 +14,21 @@ import csv
 import io
 import json
 import math
+import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from tinygrad_w.atomic import write_atomically, write_bytes_atomically
+try:
+    from tinygrad_w.atomic import write_atomically, write_bytes_atomically
+except ModuleNotFoundError as missing:  # run with a Python that has not got the package (outside .venv)
+    sys.exit(
+        f"demos: cannot import {missing.name!r}; run `make setup` once, then `.venv/bin/python {sys.argv[0]}`"
+    )
+
+Item = TypeVar("Item")
 
 
 def parse_args(
@@ -125,3 +133,13 @@ def stopwatch() -> Iterator[list[float]]:
         yield elapsed
     finally:
         elapsed[0] = time.perf_counter() - start
+
+
+def progress(items: Iterable[Item], description: str, total: int | None = None) -> Iterable[Item]:
+    """``items`` with a tqdm progress bar on stderr when it is a terminal (nothing otherwise, or without
+    tqdm): the long demos would be silent for minutes."""
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        return items
+    return tqdm(items, desc=description, total=total, disable=None, leave=False)  # type: ignore[no-any-return]

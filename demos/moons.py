@@ -20,8 +20,11 @@ import argparse
 import sys
 import time
 
-import numpy as np
+# _common first: it says how to run the demos when a package is missing.
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
+
+# isort: split
+import numpy as np
 
 from tinygrad_w import nn, viz
 from tinygrad_w import train as train_module

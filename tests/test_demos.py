@@ -27,10 +27,18 @@ EXPECTED_FILES: dict[str, list[str]] = {
     "initializers": ["initializers.png", "bounds.csv"],
     "l1_vs_l2": ["l1_vs_l2.png", "histograms.png", "summary.csv"],
     "weight_sums": ["weight_sums.png", "weight_sums.csv"],
-    "negative_weights": ["negative_weights.png", "activations.csv"],
+    "negative_weights": [
+        "negative_weights.png",
+        "time_to_target.png",
+        "activations.csv",
+        "time_to_target.csv",
+    ],
     "vanishing_gradients": ["gradient_norms.png", "gradient_norms.csv"],
     "learning_rate": ["learning_rates.png", "schedulers.png", "curves.csv"],
     "weights_over_epochs": ["weights_over_epochs.png", "weights_over_epochs.csv"],
+    "batch_norm": ["batch_norm.png", "at_init.csv"],
+    "convex_vs_nonconvex": ["convex_vs_nonconvex.png", "runs.csv"],
+    "dropout": ["dropout.png", "accuracy.csv"],
 }
 
 
@@ -169,6 +177,41 @@ def test_negative_weights_textbook_values_and_sign_constraints(demo_dir: Path) -
     assert all(share == 1.0 or share > 0.99 for share in training["all negative"]["negative_after"])
 
 
+def test_negative_weights_says_the_often_quoted_tanh_values_are_wrong(demo_dir: Path) -> None:
+    run = quick_run("negative_weights", demo_dir)
+    lines = (run.out / "activations.csv").read_text(encoding="utf-8").splitlines()[1:]
+    tanh_of = {float(line.split(",")[0]): float(line.split(",")[2]) for line in lines}
+    assert {-0.8, -0.6, -0.3, -0.2} <= set(tanh_of)
+    assert all(math.isclose(t, math.tanh(x), rel_tol=1e-15) for x, t in tanh_of.items())
+    assert all(round(t, 2) not in (-0.68, -0.42) for t in tanh_of.values())  # no input here gives them
+    verdicts = run.results()["wrong_tanh_values"]
+    assert [v["quoted"] for v in verdicts] == [-0.68, -0.42]
+    for verdict in verdicts:
+        assert verdict["given_by_a_table_input"] is False
+        assert math.isclose(math.tanh(verdict["true_input"]), verdict["quoted"], rel_tol=1e-12)
+        assert f"often-quoted tanh value {verdict['quoted']} is WRONG" in run.stdout
+
+
+def test_weights_of_one_sign_take_longer_to_reach_the_target_accuracy(demo_dir: Path) -> None:
+    results = quick_run("negative_weights", demo_dir).results()
+    first_target = str(results["targets"][0])
+    summary = results["time_to_target"]
+    seeds = results["seeds"]
+    assert summary["mixed (free)"][first_target]["reached"] == seeds  # every seed, free signs
+    for name in ("all positive", "all negative"):
+        assert summary[name][first_target]["reached"] < seeds, name
+    for name, runs in results["runs"].items():
+        for run in runs:  # the recorded epoch is the first whose accuracy reached the target
+            epoch = run["epochs_to"][first_target]
+            accuracies = run["accuracies"]
+            if epoch is None:
+                assert max(accuracies) < float(first_target), name
+            else:
+                assert (
+                    accuracies[epoch - 1] >= float(first_target) > max(accuracies[: epoch - 1], default=0.0)
+                )
+
+
 def test_sigmoid_gradients_vanish_faster_than_relu_he(demo_dir: Path) -> None:
     results = quick_run("vanishing_gradients", demo_dir).results()
     ratios = results["first_over_last"]
@@ -222,3 +265,56 @@ def test_demo_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     name = "weights_over_epochs.csv"
     assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_batch_norm_keeps_the_signal_and_the_gradients_of_a_deep_sigmoid_network(demo_dir: Path) -> None:
+    results = quick_run("batch_norm", demo_dir).results()
+    plain, normed = "without batch norm", "with BatchNorm1d"
+    # without: a unit's output varies less and less between samples, layer after layer
+    assert results["std_last_over_first"][plain] < 0.2
+    # with: the same spread at every layer (sigmoid of a standardized sum)
+    assert 0.5 < results["std_last_over_first"][normed] < 2.0
+    assert all(abs(m - 0.5) < 0.05 for m in results["at_init"][normed]["activation_mean"])
+    assert results["layer1_grad_gain"] > 5.0
+    assert results["loss"][normed][-1] < 0.8 * results["loss"][plain][-1]
+
+
+def test_without_a_hidden_layer_descent_ends_at_lstsq_from_every_start(demo_dir: Path) -> None:
+    results = quick_run("convex_vs_nonconvex", demo_dir).results()
+    assert len(results["linear"]) >= 4
+    for run in results["linear"]:
+        assert run["distance"] < 1e-9, run
+        assert math.isclose(run["final_loss"], results["lstsq"]["mse"], rel_tol=1e-12)
+    assert results["spread"]["linear"] < 1e-12
+
+
+def test_with_a_hidden_layer_seeds_end_at_different_losses(demo_dir: Path) -> None:
+    results = quick_run("convex_vs_nonconvex", demo_dir).results()
+    finals = [run["final_loss"] for run in results["hidden"]]
+    assert max(finals) > 1.5 * min(finals)  # not one bowl: at least two clearly different end points
+    assert min(finals) < results["lstsq"]["mse"]  # and a hidden layer fits better than the best line
+
+
+def test_dropout_narrows_the_gap_between_train_and_held_out_accuracy(demo_dir: Path) -> None:
+    results = quick_run("dropout", demo_dir).results()
+    plain, dropped = results["summary"]["no dropout"], results["summary"]["Dropout(0.5)"]
+    assert plain["train"] > plain["held_out"] + 0.1  # the problem over-fits without dropout
+    assert dropped["gap"] < plain["gap"]
+    assert dropped["held_out"] > plain["held_out"]
+
+
+def test_a_demo_run_without_the_package_says_how_to_run_it(tmp_path: Path) -> None:
+    # -S: no site-packages, so neither tinygrad_w nor its dependencies can be imported
+    for name in ("engine_tour", "moons"):
+        completed = subprocess.run(
+            [sys.executable, "-S", str(DEMOS / f"{name}.py"), "--quick", "--out", str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 1
+        assert "Traceback" not in completed.stderr
+        assert "make setup" in completed.stderr and ".venv/bin/python " in completed.stderr
+        assert f"demos/{name}.py" in completed.stderr and len(completed.stderr.splitlines()) == 1
