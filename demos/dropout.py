@@ -236,7 +236,7 @@ def boundary(ax: Any, run: dict[str, Any], points: int = 40) -> None:
             Xa[ya == label, 0], Xa[ya == label, 1], color=colour, edgecolors="k", s=25, label=f"train: {name}"
         )
     ax.scatter(Xa[flipped, 0], Xa[flipped, 1], facecolors="none", edgecolors="k", s=90, label="label flipped")
-    ax.set(xlabel="x1", ylabel="x2")
+    ax.set(xlabel="x0 (first input)", ylabel="x1 (second input)")
     ax.legend(fontsize=7, loc="lower left")
 
 

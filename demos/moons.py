@@ -6,7 +6,8 @@ The recipe is micrograd's demo notebook, step for step:
 * model: an MLP 2-16-16-1, relu on the hidden layers, a linear output (the score);
 * loss: the hinge loss mean(relu(1 - y·score)) plus 1e-4·Σp² — like micrograd, the L2 sum runs over
   every parameter, biases included (``penalties.l2(model.parameters(), 1e-4)``);
-* optimizer: plain SGD, full batch, 100 steps, learning rate 1.0 - 0.9·k/100 at step k.
+* optimizer: plain SGD, full batch, 100 steps, learning rate 1.0 - 0.9·k/100 at micrograd's step k
+  = 0..99. Steps are counted from 1 here, as fit counts epochs: step s uses 1.0 - 0.9·(s-1)/100.
 
 It prints the loss and accuracy as training goes and the time per step, and writes the decision boundary,
 the loss curve and a drawing of the trained network.
@@ -54,9 +55,8 @@ def train(
     # LambdaLR multiplies the base rate 1.0 by the factor, so the rate at step k is micrograd's 1.0 - 0.9·k/100.
     scheduler = optim.LambdaLR(optimizer, lambda k: micrograd_lr(k, steps))
 
-    def report(epoch: int, history: train_module.History) -> None:
-        step = epoch - 1
-        if log and (step % max(1, steps // 10) == 0 or step == steps - 1):
+    def report(step: int, history: train_module.History) -> None:  # one step is one epoch of fit: from 1
+        if log and (step == 1 or step % max(1, steps // 10) == 0 or step == steps):
             print(
                 f"step {step:3d}  loss {history.loss[-1]:.4f}  accuracy {history.accuracy[-1]:.0%}  "
                 f"lr {history.lr[-1]:.3f}  ({history.seconds[-1] * 1000:.0f} ms)"
@@ -117,7 +117,7 @@ def seed_sweep(count: int, samples: int, steps: int, fused: bool) -> list[list[o
         model = nn.MLP(2, [16, 16, 1], seed=seed, fused=fused)
         curves = train(model, rows, labels, steps, log=False)
         accuracy = losses.accuracy([model(row) for row in rows], labels)
-        first_perfect = next((k for k, a in enumerate(curves["accuracy"]) if a == 1.0), None)
+        first_perfect = next((k + 1 for k, a in enumerate(curves["accuracy"]) if a == 1.0), None)
         rows_out.append([seed, curves["loss"][-1], accuracy, "-" if first_perfect is None else first_perfect])
     return rows_out
 
@@ -152,14 +152,14 @@ def main() -> int:
         ["step", "loss", "hinge loss", "L2 penalty", "accuracy", "lr"],
         [
             [
-                k,
+                k + 1,
                 curves["loss"][k],
                 curves["data_loss"][k],
                 curves["penalty"][k],
                 curves["accuracy"][k],
                 curves["lr"][k],
             ]
-            for k in sorted({0, steps // 4, steps // 2, 3 * steps // 4, steps - 1})
+            for k in sorted({0, steps // 4 - 1, steps // 2 - 1, 3 * steps // 4 - 1, steps - 1})
         ],
         title=f"moons: {steps} full-batch SGD steps (loss = hinge + 1e-4·Σp² over all parameters)",
     )
@@ -199,23 +199,30 @@ def main() -> int:
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     ax.contourf(grid_x, grid_y, scores, levels=[-1e9, 0.0, 1e9], colors=["#9ecae1", "#fcbba1"], alpha=0.6)
     ax.contour(grid_x, grid_y, scores, levels=[0.0], colors="k", linewidths=1)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=25)
+    for label, colour in ((-1, "#2166ac"), (1, "#b2182b")):
+        region = "blue" if label < 0 else "red"
+        ax.scatter(
+            X[y == label, 0], X[y == label, 1], color=colour, edgecolors="k", s=25,
+            label=f"class {label:+d} (score {'<' if label < 0 else '>'} 0: {region} region)",
+        )  # fmt: skip
+    ax.plot([], [], color="k", linewidth=1, label="decision boundary (score = 0)")
+    ax.set(xlabel="x0 (first input)", ylabel="x1 (second input)")
+    ax.legend(fontsize=7, loc="lower left")
     ax.set_title(f"decision boundary after {steps} steps: accuracy {trained_accuracy:.0%}")
     save_figure(fig, args.out / "decision_boundary.png")
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax_loss.plot(curves["loss"], label="total loss")
-    ax_loss.plot(curves["data_loss"], label="hinge loss", linestyle="--")
-    ax_loss.set_xlabel("step")
-    ax_loss.set_yscale("log")
+    step_numbers = range(1, steps + 1)
+    ax_loss.plot(step_numbers, curves["loss"], label="total loss (hinge + 1e-4·Σp²)")
+    ax_loss.plot(step_numbers, curves["data_loss"], label="hinge loss", linestyle="--")
+    ax_loss.set(xlabel="step", ylabel="loss (log scale)", yscale="log")
     ax_loss.legend()
-    ax_acc.plot(curves["accuracy"])
-    ax_acc.set_xlabel("step")
-    ax_acc.set_ylabel("training accuracy")
+    ax_acc.plot(step_numbers, curves["accuracy"])
+    ax_acc.set(xlabel="step", ylabel="training accuracy")
     save_figure(fig, args.out / "loss_curve.png")
 
     # The trained network: edge width grows with |w|, blue for w > 0, orange for w < 0.
-    drawing = viz.draw_network(model, input_names=["x1", "x2"])
+    drawing = viz.draw_network(model, input_names=["x0", "x1"])  # x_k meets the weights w_k
     viz.render(drawing, args.out / "network.dot")
     print(f"wrote {viz.render(drawing, args.out / 'network.png')}")
 
@@ -223,7 +230,7 @@ def main() -> int:
     write_csv(
         args.out / "curves.csv",
         ["step", *columns],
-        [[k, *(curves[c][k] for c in columns)] for k in range(steps)],
+        [[k + 1, *(curves[c][k] for c in columns)] for k in range(steps)],
     )
     write_json(
         args.out / "results.json",

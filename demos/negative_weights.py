@@ -25,7 +25,16 @@ import sys
 from typing import Any
 
 # _common first: it says how to run the demos when a package is missing.
-from _common import parse_args, print_table, progress, pyplot, save_figure, write_csv, write_json
+from _common import (
+    dead_unit_share,
+    parse_args,
+    print_table,
+    progress,
+    pyplot,
+    save_figure,
+    write_csv,
+    write_json,
+)
 
 # isort: split
 import numpy as np
@@ -140,18 +149,6 @@ def is_monotone(model: nn.MLP, X: np.ndarray, points: int = 15) -> bool:
     return monotone
 
 
-def dead_share(model: nn.MLP, X: np.ndarray) -> float:
-    """Share of hidden units whose relu output is 0 for every sample (they pass no gradient back)."""
-    outputs: list[list[list[float]]] = [[] for _ in model.layers[:-1]]
-    for x in X:
-        values: list[float] = [float(v) for v in x]
-        for i, layer in enumerate(model.layers[:-1]):
-            values = [v.data for v in layer(values)]
-            outputs[i].append(values)
-    units = [unit for layer_outputs in outputs for unit in zip(*layer_outputs)]
-    return sum(1 for unit in units if max(unit) <= 0.0) / len(units)
-
-
 def sign_runs(
     rows: list[list[float]], labels: list[int], hidden: int, steps: int, lr: float, seeds: int
 ) -> dict[str, list[dict[str, Any]]]:
@@ -177,7 +174,7 @@ def sign_runs(
             },
         }
         if seed == SEED:  # why the constrained networks fall short, checked on the first seed's model
-            run.update(monotone=is_monotone(model, X), dead_hidden_units=dead_share(model, X))
+            run.update(monotone=is_monotone(model, X), dead_hidden_units=dead_unit_share(model, rows))
         runs[name].append(run)
     return runs
 

@@ -113,6 +113,16 @@ def test_moons_draws_the_trained_network(demo_dir: Path, dot_binary: str) -> Non
     assert (run.out / "network.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_moons_counts_steps_from_one_like_fit_counts_epochs(demo_dir: Path) -> None:
+    run = quick_run("moons", demo_dir)
+    steps = [
+        int(row.split(",")[0])
+        for row in (run.out / "curves.csv").read_text(encoding="utf-8").splitlines()[1:]
+    ]
+    assert steps == list(range(1, run.results()["steps"] + 1))
+    assert "step   1  loss" in run.stdout and "step   0" not in run.stdout
+
+
 def test_moons_loss_decreases(demo_dir: Path) -> None:
     results = quick_run("moons", demo_dir).results()
     assert results["final_loss"] < results["first_loss"]
@@ -140,6 +150,17 @@ def test_initial_weights_stay_within_the_formula_bounds(demo_dir: Path) -> None:
     # zero init: every unit outputs 0 (tanh(0) = relu(0) = 0), so every weight gradient is 0
     for activation in ("tanh", "relu"):
         assert all(g == 0.0 for g in results["at_init"][activation]["zeros"]["grad_norm"])
+
+
+def test_initializers_that_keep_the_signal_train_and_zeros_never_do(demo_dir: Path) -> None:
+    results = quick_run("initializers", demo_dir).results()
+    final = {(r["activation"], r["init"]): r for r in results["final"]}
+    for activation in ("tanh", "relu"):
+        assert final[(activation, "zeros")]["accuracy"] == 0.5
+        assert final[(activation, "zeros")]["last_loss"] == 1.0  # it never moved
+    assert all(final[("tanh", s)]["accuracy"] > 0.75 for s in ("uniform", "xavier_uniform", "he_uniform"))
+    # relu in a deep narrow net: He keeps the signal's size and trains; Xavier shrinks it and stays at chance
+    assert final[("relu", "he_uniform")]["accuracy"] > 0.6 > final[("relu", "xavier_uniform")]["accuracy"]
 
 
 def test_l1_makes_more_weights_near_zero_than_no_penalty(demo_dir: Path) -> None:
@@ -216,13 +237,21 @@ def test_sigmoid_gradients_vanish_faster_than_relu_he(demo_dir: Path) -> None:
     results = quick_run("vanishing_gradients", demo_dir).results()
     ratios = results["first_over_last"]
     assert ratios["sigmoid + Xavier"] < ratios["relu + He"]
+    free = results["clipping"]["no clipping"]
     clipped = next(v for k, v in results["clipping"].items() if k.startswith("clip"))
-    assert clipped["failure"] == ""
+    assert free["failure"].startswith("step ")  # without clipping the weights blow up
+    assert clipped["failure"] == ""  # with it every step is finite
     assert all(math.isfinite(x) for x in clipped["losses"])
+    assert clipped["losses"][-1] < clipped["losses"][0] and clipped["accuracy"] > 0.6  # and it learns
 
 
 def test_learning_rate_curves(demo_dir: Path) -> None:
-    results = quick_run("learning_rate", demo_dir).results()
+    run = quick_run("learning_rate", demo_dir)
+    results = run.results()
+    runs = results["runs"]
+    # what the README says of the too-large rate: its relu units died; the demo prints it
+    assert runs["lr too large"]["dead_units"] > 0.5 > runs["lr good"]["dead_units"]
+    assert "of the hidden relu units died" in run.stdout
     final = results["final_loss"]
     assert final["good"] < final["too small"]
     assert results["lambda_vs_linear_lr_gap"] < 1e-12  # LinearLR(1, 0.1, E) is micrograd's decay
