@@ -119,7 +119,10 @@ def main() -> int:
         for colour, (name, r) in zip(("C0", "C3"), runs.items()):
             epoch_numbers = [row["epoch"] for row in r["per_epoch"]]  # 0 = before training
             ax.plot(
-                epoch_numbers, [row[stat] for row in r["per_epoch"]], color=colour, label=f"{name}: all 9 weights"
+                epoch_numbers,
+                [row[stat] for row in r["per_epoch"]],
+                color=colour,
+                label=f"{name}: all 9 weights",
             )
             for layer, style in (("L1", ":"), ("L2", "--")):
                 ax.plot(
