@@ -1,5 +1,4 @@
-"""Negative weights: how many there are, what activations do with negative inputs, and whether a network
-can do without them.
+"""Negative weights: their share per layer, activations of negative inputs, training with one sign only.
 
 Four measurements:
 
