@@ -26,10 +26,6 @@ from tinygrad_w.train import data
 
 HAVE_MICROGRAD = importlib.util.find_spec("micrograd") is not None
 needs_micrograd = pytest.mark.skipif(not HAVE_MICROGRAD, reason="micrograd 0.1.0 is not installed")
-# micrograd's graph attributes: read-only _prev (the set of input Values) and _op (the op's symbol).
-needs_graph_attributes = pytest.mark.xfail(
-    not hasattr(Value, "_prev"), reason="Value has no _prev/_op yet (the core adds them)", strict=True
-)
 
 IMPORTS = {
     "tinygrad_w": "from tinygrad_w import Value\nfrom tinygrad_w import nn\nfrom tinygrad_w.nn import MLP\n",
@@ -270,7 +266,6 @@ def dot_counts(dot: Any) -> tuple[int, int]:
     return sum("[label=" in line for line in lines), sum("->" in line for line in lines)
 
 
-@needs_graph_attributes
 def test_the_trace_notebook_draws_our_graph_node_for_node() -> None:
     _, cell = run_cell(TRACE_CELL, "tinygrad_w", random=random)
     nodes, edges = graph_shape(cell["y"], [cell["x"]])
@@ -301,7 +296,6 @@ def test_the_trace_notebook_draws_our_graph_node_for_node() -> None:
         cell["y"]._prev = set()  # read-only, like the rest of the graph's structure
 
 
-@needs_graph_attributes
 def test_prev_is_the_set_of_inputs_and_op_the_symbol() -> None:
     a = Value(3.0)
     square = a * a
@@ -314,7 +308,6 @@ def test_prev_is_the_set_of_inputs_and_op_the_symbol() -> None:
 
 
 @needs_micrograd
-@needs_graph_attributes
 def test_the_trace_notebook_draws_the_same_nodes_and_edges_as_micrograd() -> None:
     _, ours = run_cell(TRACE_CELL, "tinygrad_w", random=random)
     _, theirs = run_cell(TRACE_CELL, "micrograd", random=random)
