@@ -39,7 +39,7 @@ from _common import (
 import numpy as np
 
 from tinygrad_w import Value, nn
-from tinygrad_w.train import data, losses, optim
+from tinygrad_w.train import History, data, fit, losses, optim
 
 NAME = "negative_weights"
 SEED = 0
@@ -114,27 +114,25 @@ def project(w: float, sign: int) -> float:
 def train(
     model: nn.MLP, rows: list[list[float]], labels: list[int], steps: int, lr: float, sign: int
 ) -> tuple[list[float], list[float], float]:
-    """Full-batch SGD on the hinge loss; after each step, project every weight onto its allowed sign.
-    Returns the loss and the accuracy of every epoch (measured on its forward pass) and the final accuracy."""
-    optimizer = optim.SGD(model.parameters(), lr=lr)
+    """Full-batch SGD on the hinge loss (``fit``: one step per epoch); after each step, project every
+    weight onto its allowed sign. Returns the loss and the accuracy of every epoch (measured on the
+    epoch's forward pass, before its update) and the accuracy of the trained network."""
     weights = model.weights()
     if sign != 0:
         for w in weights:  # start inside the allowed set: keep each initial weight's size, force its sign
             w.data = sign * abs(w.data)
-    curve, accuracies = [], []
-    for _ in range(steps):
-        scores = [model(row) for row in rows]
-        loss = losses.hinge(scores, labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if sign != 0:
-            for w in weights:
-                w.data = project(w.data, sign)
-        curve.append(loss.data)
-        accuracies.append(losses.accuracy(scores, labels))  # epoch k's accuracy, before its update
+
+    def project_weights(epoch: int, history: History) -> None:
+        for w in weights:
+            w.data = project(w.data, sign)
+
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    history = fit(
+        model, rows, labels, loss="hinge", optimizer=optimizer, epochs=steps, progress=False,
+        callback=project_weights if sign != 0 else None,
+    )  # fmt: skip
     scores = [model(row) for row in rows]
-    return curve, accuracies, losses.accuracy(scores, labels)
+    return list(history.loss), list(history.accuracy), losses.accuracy(scores, labels)
 
 
 def is_monotone(model: nn.MLP, X: np.ndarray, points: int = 15) -> bool:
