@@ -284,7 +284,7 @@ def main() -> int:
     )
     time_to_target = print_time_to_target(runs, steps)
 
-    plot_activations_and_training(checks, runs, args.out / "negative_weights.png")
+    plot_activations_and_training(checks, wrong, runs, args.out / "negative_weights.png")
     plot_time_to_target(runs, time_to_target, steps, args.out / "time_to_target.png")
     write_csv(args.out / "activations.csv", ["x", "sigmoid", "tanh", "relu"], activation_rows)
     write_csv(
@@ -320,7 +320,10 @@ def main() -> int:
 
 
 def plot_activations_and_training(
-    checks: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]], path: Any
+    checks: list[dict[str, Any]],
+    wrong: list[dict[str, Any]],
+    runs: dict[str, list[dict[str, Any]]],
+    path: Any,
 ) -> None:
     plt = pyplot()
     fig, (ax_act, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -332,10 +335,26 @@ def plot_activations_and_training(
         ax_act.annotate(
             f"{check['function']}({check['x']:g}) = {check['quoted']}",
             (check["x"], check["quoted"]),
-            xytext=(8, -4),
+            xytext=(8, -4) if check["quoted"] > 0 else (-8, -4),  # negative values: left of the curve
             textcoords="offset points",
+            ha="left" if check["quoted"] > 0 else "right",
             fontsize=7,
         )
+    lines = ["red ×: often quoted, wrong"]
+    for verdict in wrong:  # marked where they are quoted, off the curve
+        x, quoted = verdict["nearest_input"], verdict["quoted"]
+        ax_act.plot(x, quoted, "x", color="C3", markersize=8)
+        lines.append(f"{quoted} ≠ tanh({x:g}) = {verdict['tanh_at_nearest']:.4f}")
+    ax_act.text(
+        0.98,
+        0.04,
+        "\n".join(lines),
+        transform=ax_act.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color="C3",
+    )
     ax_act.axvline(0, color="grey", linewidth=0.5)
     ax_act.axhline(0, color="grey", linewidth=0.5)
     ax_act.set(title="activations (negative inputs on the left)", xlabel="x", ylabel="activation(x)")
