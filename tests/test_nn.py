@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_w as tg
-from tinygrad_w import MLP, Value
+from tinygrad_w import MLP, Value, viz
 from tinygrad_w.core.ops import ADD, MUL
 from tinygrad_w.core.reverse import topological_order
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
@@ -521,3 +521,13 @@ def test_dropout_inside_a_sequential_trains_and_switches_mode_with_the_model() -
     model.eval()
     assert model.layers[1].training is False
     assert [s.data for s in model(X[:4])] == [s.data for s in model(X[:4])]  # no randomness left
+
+
+def test_a_network_with_dropout_can_be_drawn() -> None:
+    rng = random.Random(0)
+    model = Sequential(
+        Layer(2, 3, "relu", rng=rng, index=1), Dropout(0.25, seed=0), Layer(3, 1, "linear", rng=rng, index=2)
+    )
+    source = viz.draw_network(model).source
+    assert "dropout(p=0.25)" in source
+    assert all(n.label in source for layer in (model.layers[0], model.layers[2]) for n in layer.neurons)

@@ -44,6 +44,7 @@ class Dropout(Module):
         if not 0.0 <= probability <= 1.0:
             raise ArgumentError(f"Dropout: p must be a probability in [0, 1], got {show(p)}")
         self.p = probability
+        self.name = f"dropout(p={probability:g})"  # drawings show it like an activation, unit by unit
         self.rng = choose_rng(seed, rng, "Dropout")
         self.training = True
         self.last_mask: list[float] = []
