@@ -14,13 +14,21 @@ import csv
 import io
 import json
 import math
+import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from tinygrad_w.atomic import write_atomically, write_bytes_atomically
+try:
+    from tinygrad_w.atomic import write_atomically, write_bytes_atomically
+except ModuleNotFoundError as missing:  # run with a Python that has not got the package (outside .venv)
+    sys.exit(
+        f"demos: cannot import {missing.name!r}; run `make setup` once, then `.venv/bin/python {sys.argv[0]}`"
+    )
+
+Item = TypeVar("Item")
 
 
 def parse_args(
@@ -103,11 +111,12 @@ def pyplot() -> Any:
     return plt
 
 
-def save_figure(fig: Any, path: Path) -> Path:
-    """Write a matplotlib figure as PNG (atomically) and close it."""
+def save_figure(fig: Any, path: Path, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Path:
+    """Write a matplotlib figure as PNG (atomically) and close it. The panels fill ``rect`` (figure
+    fractions left, bottom, right, top): leave room there for a legend shared by every panel."""
     plt = pyplot()
     try:
-        fig.tight_layout()
+        fig.tight_layout(rect=rect)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, lambda file: fig.savefig(file, format="png", dpi=110))
     finally:
@@ -125,3 +134,27 @@ def stopwatch() -> Iterator[list[float]]:
         yield elapsed
     finally:
         elapsed[0] = time.perf_counter() - start
+
+
+def progress(items: Iterable[Item], description: str, total: int | None = None) -> Iterable[Item]:
+    """``items`` with a tqdm progress bar on stderr when it is a terminal (nothing otherwise, or without
+    tqdm): the long demos would be silent for minutes."""
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        return items
+    return tqdm(items, desc=description, total=total, disable=None, leave=False)  # type: ignore[no-any-return]
+
+
+def dead_unit_share(model: Any, rows: Sequence[Sequence[float]]) -> float:
+    """Share of an MLP's hidden units whose output is 0 for every sample. For relu such a unit is dead:
+    its gradient is 0 for every sample too, so gradient descent never brings it back."""
+    per_layer: list[list[list[float]]] = [[] for _ in model.layers[:-1]]
+    for row in rows:
+        values = [float(x) for x in row]
+        for outputs, layer in zip(per_layer, model.layers[:-1]):
+            out = layer(values)
+            values = [v.data for v in (out if isinstance(out, list) else [out])]  # one neuron: a Value
+            outputs.append(values)
+    units = [unit for outputs in per_layer for unit in zip(*outputs)]  # a unit's outputs over the samples
+    return sum(1 for unit in units if max(unit) <= 0.0) / len(units)

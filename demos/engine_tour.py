@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import _common  # noqa: F401  (first: it says how to run the demos if the package is missing)
+
 import tinygrad_w as tg
 from tinygrad_w import Value
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import statistics
 import sys
+from pathlib import Path
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
@@ -36,6 +37,8 @@ from tinygrad_w.train import data, losses, optim
 NAME = "initializers"
 SEED = 0
 SCHEMES = ["zeros", "uniform", "xavier_uniform", "he_uniform", "lecun_uniform"]
+# one colour per initializer, the same in every panel
+COLOURS = {"zeros": "0.5", "uniform": "C0", "xavier_uniform": "C1", "he_uniform": "C2", "lecun_uniform": "C4"}
 
 
 def formula_bound(scheme: str, nin: int, nout: int) -> float:
@@ -78,7 +81,7 @@ def layer_grad_norms(model: nn.MLP, rows: list[list[float]], labels: list[int]) 
 
 def main() -> int:
     args = parse_args(NAME, "zeros, uniform, Xavier, He and LeCun initialization on deep tanh and relu nets")
-    depth, width, samples, epochs = (6, 8, 24, 8) if args.quick else (8, 24, 100, 50)
+    depth, width, samples, epochs = (6, 8, 24, 50) if args.quick else (8, 24, 100, 50)
     draws = 1 if args.quick else 5
     lr = 0.05
     rows, labels = data.moons(samples, noise=0.1, seed=SEED)
@@ -179,26 +182,7 @@ def main() -> int:
             f"{activation}: lowest final loss among the runs that finished: {best} ({curves[activation][best][-1]:.4f})"
         )
 
-    plt = pyplot()
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
-    for row, activation in enumerate(("tanh", "relu")):
-        ax_std, ax_grad, ax_loss = axes[row]
-        for scheme in SCHEMES:
-            stats = at_init[activation][scheme]
-            ax_loss.plot(curves[activation][scheme], label=scheme)
-            if scheme == "zeros":
-                continue  # all 0: nothing to show on a log scale
-            ax_std.semilogy(range(1, depth), stats["activation_std"], marker="o", label=scheme)
-            ax_grad.semilogy(range(1, depth + 1), stats["grad_norm"], marker="o", label=scheme)
-        ax_loss.set_yscale("log")
-        ax_std.set_title(f"{activation}: activation std per layer (init; zeros: all 0)", fontsize=10)
-        ax_std.set_xlabel("layer")
-        ax_grad.set_title(f"{activation}: gradient norm per layer (init)")
-        ax_grad.set_xlabel("layer")
-        ax_loss.set_title(f"{activation}: training loss")
-        ax_loss.set_xlabel("epoch")
-        ax_loss.legend(fontsize=8)
-    save_figure(fig, args.out / "initializers.png")
+    plot(at_init, curves, depth, args.out / "initializers.png")
 
     write_csv(
         args.out / "bounds.csv",
@@ -228,6 +212,44 @@ def main() -> int:
         },
     )
     return 0
+
+
+def plot(
+    at_init: dict[str, dict[str, dict[str, list[float]]]],
+    curves: dict[str, dict[str, list[float]]],
+    depth: int,
+    path: Path,
+) -> None:
+    """Rows: tanh, relu. Columns: activation spread and gradient norm per layer at init, training loss.
+    Each initializer keeps one colour in every panel; one legend above the panels names them all."""
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8))
+    for row, activation in enumerate(("tanh", "relu")):
+        ax_std, ax_grad, ax_loss = axes[row]
+        for scheme in SCHEMES:
+            stats, colour = at_init[activation][scheme], COLOURS[scheme]
+            loss = curves[activation][scheme]
+            ax_loss.plot(range(1, len(loss) + 1), loss, color=colour)
+            if scheme != "zeros":  # all 0 at init: nothing to draw on a log scale
+                ax_std.semilogy(range(1, depth), stats["activation_std"], color=colour, marker="o")
+                ax_grad.semilogy(range(1, depth + 1), stats["grad_norm"], color=colour, marker="o")
+        ax_std.set(
+            title=f"{activation}: activation std per hidden layer (init)", xlabel="layer", ylabel="std (log)"
+        )
+        ax_grad.set(
+            title=f"{activation}: gradient norm per layer (init)", xlabel="layer", ylabel="‖∂loss/∂W‖ (log)"
+        )
+        ax_loss.set(
+            title=f"{activation}: training loss", xlabel="epoch", ylabel="hinge loss (log)", yscale="log"
+        )
+        ax_std.set_xticks(range(1, depth))
+        ax_grad.set_xticks(range(1, depth + 1))
+    handles = [
+        plt.Line2D([], [], color=COLOURS[s], marker="o" if s != "zeros" else "", label=s) for s in SCHEMES
+    ]
+    handles[0].set_label("zeros (0 at init: only in the loss panels)")
+    fig.legend(handles=handles, loc="upper center", ncol=len(SCHEMES), fontsize=10, frameon=False)
+    save_figure(fig, path, rect=(0, 0, 1, 0.95))
 
 
 if __name__ == "__main__":

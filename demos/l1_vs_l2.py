@@ -124,7 +124,7 @@ def main() -> int:
             )
         ax.axhline(baseline[column], color="grey", linestyle=":", label="no penalty")
         ax.set_xscale("log")
-        ax.set_xlabel("λ")
+        ax.set(xlabel="λ (log scale)", ylabel=f"{title}, after training")
         ax.set_title(title)
         ax.legend(fontsize=8)
     save_figure(fig, args.out / "l1_vs_l2.png")
@@ -139,7 +139,9 @@ def main() -> int:
             name = "no penalty" if r["penalty"] == "none" else f"{kind.upper()} λ={r['lam']}"
             ax.set_title(f"{name}: {r['near_zero']} near 0", fontsize=9)
     for ax in axes[-1]:
-        ax.set_xlabel("w")
+        ax.set_xlabel("w after training")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("number of weights")
     save_figure(fig, args.out / "histograms.png")
 
     write_csv(args.out / "summary.csv", columns, [[r[c] for c in columns] for r in results])

@@ -26,8 +26,10 @@ import itertools
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
+from _common import dead_unit_share, parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
 from tinygrad_w import Value, nn, train
 from tinygrad_w.errors import DivergenceError
@@ -80,6 +82,7 @@ def run(
         "lr": list(history.lr),
         "accuracy": history.accuracy[-1] if history.accuracy else math.nan,
         "diverged_at": diverged_at,
+        "dead_units": dead_unit_share(model, X),
     }
 
 
@@ -98,6 +101,7 @@ def main() -> int:
             "final loss",
             "accuracy (last epoch)",
             "diverged at epoch",
+            "dead relu units",
         ],
         [
             [
@@ -108,6 +112,7 @@ def main() -> int:
                 r["loss"][-1],
                 r["accuracy"],
                 r["diverged_at"] or "-",
+                f"{r['dead_units']:.0%}",
             ]
             for name, r in by_lr.items()
         ],
@@ -127,6 +132,10 @@ def main() -> int:
     print(
         f"too large: the loss went up in {ups} of {len(large_loss) - 1} epochs"
         + (f", and diverged at epoch {large['diverged_at']}" if large["diverged_at"] else "")
+    )
+    print(
+        f"too large: {large['dead_units']:.0%} of the hidden relu units died (output 0 for every sample, so "
+        f"no gradient either), against {good['dead_units']:.0%} with the good rate"
     )
     print()
 
@@ -161,27 +170,7 @@ def main() -> int:
         title=f"schedulers, base lr {BASE_LR}, {epochs} epochs",
     )
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, r in by_lr.items():
-        ax.plot(r["loss"], label=f"{name} (lr {LEARNING_RATES[name]})")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("hinge loss")
-    ax.legend()
-    save_figure(fig, args.out / "learning_rates.png")
-
-    fig, (ax_lr, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, r in by_scheduler.items():
-        ax_lr.plot(r["lr"], label=name)
-        ax_loss.plot(r["loss"], label=name)
-    ax_lr.set_xlabel("epoch")
-    ax_lr.set_ylabel("learning rate")
-    ax_lr.legend(fontsize=8)
-    ax_loss.set_yscale("log")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("hinge loss")
-    save_figure(fig, args.out / "schedulers.png")
+    plot(by_lr, by_scheduler, args.out)
 
     runs = {**{f"lr {k}": v for k, v in by_lr.items()}, **by_scheduler}
     write_csv(
@@ -207,6 +196,48 @@ def main() -> int:
         },
     )
     return 0
+
+
+# Each scheduler's line style; the constant rate is drawn last, thick and dashed, so that no other line
+# hides it where they coincide (StepLR before its first step, LinearLR after its warm-up).
+STYLES: dict[str, dict[str, Any]] = {
+    "constant": {"color": "k", "linestyle": "--", "linewidth": 2.2, "zorder": 5},
+    "StepLR": {"color": "C1"},
+    "ExponentialLR": {"color": "C2"},
+    "CosineAnnealingLR": {"color": "C3"},
+    "LinearLR (warm-up)": {"color": "C4", "linestyle": "-."},
+    "micrograd decay": {"color": "C5", "linestyle": ":", "linewidth": 2},
+}
+
+
+def plot(by_lr: dict[str, dict[str, Any]], by_scheduler: dict[str, dict[str, Any]], out: Path) -> None:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, r in by_lr.items():
+        ax.plot(range(1, len(r["loss"]) + 1), r["loss"], label=f"{name} (lr {LEARNING_RATES[name]})")
+    ax.set(xlabel="epoch", ylabel="hinge loss (log scale)", yscale="log")
+    ax.legend()
+    save_figure(fig, out / "learning_rates.png")
+
+    fig, (ax_lr, ax_loss) = plt.subplots(1, 2, figsize=(11, 4.6))
+    for name in sorted(by_scheduler, key=lambda name: name == "constant"):  # the constant line on top
+        r = by_scheduler[name]
+        epochs = range(1, len(r["lr"]) + 1)
+        ax_lr.plot(epochs, r["lr"], label=name, **STYLES[name])
+        ax_loss.plot(epochs, r["loss"], label=name, **STYLES[name])
+    ax_lr.set(xlabel="epoch", ylabel="learning rate", title="learning rate used in each epoch")
+    ax_loss.set(xlabel="epoch", ylabel="hinge loss (log scale)", yscale="log", title="training loss")
+    handles, labels = ax_lr.get_legend_handles_labels()
+    order = [labels.index(name) for name in STYLES]
+    fig.legend(
+        [handles[i] for i in order],
+        list(STYLES),
+        loc="lower center",
+        ncol=len(STYLES),
+        fontsize=8,
+        frameon=False,
+    )
+    save_figure(fig, out / "schedulers.png", rect=(0, 0.07, 1, 1))
 
 
 if __name__ == "__main__":

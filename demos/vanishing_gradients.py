@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
+from typing import Any
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
@@ -79,8 +81,8 @@ def train_large_init(
                 norm = optim.clip_grad_norm(parameters, max_norm)  # the norm before clipping
             optimizer.step()  # refuses (NonFiniteError) to write a non-finite weight
         except (ArithmeticError, ValueError) as error:  # the weights blew up: overflow or non-finite
-            failure = f"step {step}: {type(error).__name__}"
-            print(f"  stopped at step {step}: {str(error)[:90]}...")
+            failure = f"step {step + 1}: {type(error).__name__}"  # steps counted from 1, like epochs
+            print(f"  stopped at step {step + 1}: {str(error)[:90]}...")
             break
         losses_seen.append(loss.data)
         norms.append(norm)
@@ -99,7 +101,7 @@ def train_large_init(
 
 def main() -> int:
     args = parse_args(NAME, "vanishing and exploding gradients in a 10-layer network; clipping")
-    samples, width, steps = (16, 8, 10) if args.quick else (64, 16, 60)
+    samples, width, steps = (16, 16, 30) if args.quick else (64, 16, 60)
     rows, labels = data.moons(samples, noise=0.1, seed=SEED)
 
     setups = {
@@ -175,20 +177,7 @@ def main() -> int:
                 f"accuracy {r['accuracy']:.0%}"
             )
 
-    plt = pyplot()
-    fig, (ax_norms, ax_train) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, values in norms.items():
-        ax_norms.semilogy(range(1, DEPTH + 1), values, marker="o", label=name)
-    ax_norms.set_xlabel("layer (1 = next to the input)")
-    ax_norms.set_ylabel("RMS of ‖∂score/∂W‖ at init")
-    ax_norms.legend()
-    for name, r in runs.items():
-        ax_train.semilogy(r["losses"], label=name)
-    ax_train.set_xlabel("SGD step")
-    ax_train.set_ylabel("hinge loss")
-    ax_train.set_title("large init, with and without clipping")
-    ax_train.legend()
-    save_figure(fig, args.out / "gradient_norms.png")
+    plot(norms, runs, args.out / "gradient_norms.png")
 
     write_csv(
         args.out / "gradient_norms.csv",
@@ -207,6 +196,46 @@ def main() -> int:
         },
     )
     return 0
+
+
+def plot(norms: dict[str, list[float]], runs: dict[str, dict[str, Any]], path: Path) -> None:
+    """Three panels: per-layer gradient norms at init; the unclipped run on its own log scale, up to its
+    overflow; the clipped run on its own scale (on a shared axis the overflow would flatten it)."""
+    plt = pyplot()
+    fig, (ax_norms, ax_blowup, ax_clipped) = plt.subplots(1, 3, figsize=(15, 4))
+    for name, values in norms.items():
+        ax_norms.semilogy(range(1, DEPTH + 1), values, marker="o", label=name)
+    ax_norms.set(
+        title="gradient per layer at initialization",
+        xlabel="layer (1 = next to the input)",
+        ylabel="RMS over samples of ‖∂score/∂W‖",
+    )
+    ax_norms.set_xticks(range(1, DEPTH + 1))
+    ax_norms.legend(fontsize=8)
+
+    free, clipped = (runs[name] for name in runs)
+    steps = range(1, free["steps_done"] + 1)
+    ax_blowup.semilogy(steps, free["losses"], color="C3", marker="o", label="hinge loss")
+    ax_blowup.semilogy(
+        steps, free["grad_norms"], color="C3", marker="s", linestyle="--", label="gradient norm"
+    )
+    if free["failure"]:
+        ax_blowup.axvline(free["steps_done"] + 1, color="k", linestyle=":")
+        ax_blowup.annotate(
+            f"overflow at step {free['steps_done'] + 1}", (free["steps_done"] + 1, 0.5), rotation=90, fontsize=8,
+            xycoords=("data", "axes fraction"), xytext=(-12, 0), textcoords="offset points", va="center",
+        )  # fmt: skip
+    ax_blowup.set(title="relu + U[-3,3], no clipping", xlabel="SGD step", ylabel="log scale")
+    ax_blowup.set_xticks(range(1, free["steps_done"] + 2))
+    ax_blowup.legend(fontsize=8)
+
+    steps = range(1, clipped["steps_done"] + 1)
+    ax_clipped.plot(steps, clipped["losses"], color="C0", label=f"final accuracy {clipped['accuracy']:.0%}")
+    ax_clipped.set(
+        title="relu + U[-3,3], clip_grad_norm: every step finite", xlabel="SGD step", ylabel="hinge loss"
+    )
+    ax_clipped.legend(fontsize=8)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

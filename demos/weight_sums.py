@@ -114,21 +114,29 @@ def main() -> int:
     )
 
     plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
     for ax, stat in zip(axes, STATS):
         for colour, (name, r) in zip(("C0", "C3"), runs.items()):
-            ax.plot([row[stat] for row in r["per_epoch"]], color=colour, label=f"{name}: all 9 weights")
+            epoch_numbers = [row["epoch"] for row in r["per_epoch"]]  # 0 = before training
+            ax.plot(
+                epoch_numbers,
+                [row[stat] for row in r["per_epoch"]],
+                color=colour,
+                label=f"{name}: all 9 weights",
+            )
             for layer, style in (("L1", ":"), ("L2", "--")):
                 ax.plot(
+                    epoch_numbers,
                     [row[f"{layer}.{stat}"] for row in r["per_epoch"]],
                     color=colour,
                     linestyle=style,
-                    label=f"{name}: layer {layer[1]}",
+                    label=f"{name}: layer {layer[1]} only",
                 )
-        ax.set_title(STAT_NAMES[stat])
-        ax.set_xlabel("epoch")
-    axes[0].legend(fontsize=7)
-    save_figure(fig, args.out / "weight_sums.png")
+        ax.set(title=STAT_NAMES[stat], xlabel="epoch (0 = before training)", ylabel=STAT_NAMES[stat])
+    # one legend for the three panels, below them, where it covers no curve
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)  # a column per run
+    save_figure(fig, args.out / "weight_sums.png", rect=(0, 0.16, 1, 1))
 
     columns = list(plain[0])
     write_csv(

@@ -89,8 +89,8 @@ def main() -> int:
     fig, ax = plt.subplots(figsize=(7, 4))
     for k, label in enumerate(chosen):
         ax.plot(range(epochs + 1), [row[k] for row in table], label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("value")
+    ax.set_xlabel("epoch (0 = before training)")
+    ax.set_ylabel("weight value")
     ax.set_title("chosen weights over epochs")
     ax.legend(fontsize=8)
     save_figure(fig, args.out / "weights_over_epochs.png")

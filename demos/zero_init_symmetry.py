@@ -126,7 +126,7 @@ def main() -> int:
             ax.plot([units[j][0] for units in r["units"]], color=colour, label=f"N{j}.w0")
             ax.plot([units[j][1] for units in r["units"]], color=colour, linestyle="--", label=f"N{j}.w1")
         ax.set_title(f"{name}: accuracy {r['accuracy']:.0%}", fontsize=10)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch (0 = before training)")
     axes[0].set_ylabel(f"weights of the {hidden} hidden units\n(identical units draw on top of each other)")
     axes[-1].legend(fontsize=7, ncol=2)
     save_figure(fig, args.out / "symmetry.png")

@@ -37,6 +37,8 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "setup: installing tinygrad-w with its dev extras into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  # setuptools ends every editable install with a boxed "Editable installation" notice (a warning, not an
+  # error); silence that one warning by its message, and let every other warning and error through.
+  PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -e '.[dev]'
   touch .venv/.installed
 fi

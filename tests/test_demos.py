@@ -27,10 +27,18 @@ EXPECTED_FILES: dict[str, list[str]] = {
     "initializers": ["initializers.png", "bounds.csv"],
     "l1_vs_l2": ["l1_vs_l2.png", "histograms.png", "summary.csv"],
     "weight_sums": ["weight_sums.png", "weight_sums.csv"],
-    "negative_weights": ["negative_weights.png", "activations.csv"],
+    "negative_weights": [
+        "negative_weights.png",
+        "time_to_target.png",
+        "activations.csv",
+        "time_to_target.csv",
+    ],
     "vanishing_gradients": ["gradient_norms.png", "gradient_norms.csv"],
     "learning_rate": ["learning_rates.png", "schedulers.png", "curves.csv"],
     "weights_over_epochs": ["weights_over_epochs.png", "weights_over_epochs.csv"],
+    "batch_norm": ["batch_norm.png", "at_init.csv"],
+    "convex_vs_nonconvex": ["convex_vs_nonconvex.png", "runs.csv"],
+    "dropout": ["dropout.png", "accuracy.csv"],
 }
 
 
@@ -105,6 +113,16 @@ def test_moons_draws_the_trained_network(demo_dir: Path, dot_binary: str) -> Non
     assert (run.out / "network.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_moons_counts_steps_from_one_like_fit_counts_epochs(demo_dir: Path) -> None:
+    run = quick_run("moons", demo_dir)
+    steps = [
+        int(row.split(",")[0])
+        for row in (run.out / "curves.csv").read_text(encoding="utf-8").splitlines()[1:]
+    ]
+    assert steps == list(range(1, run.results()["steps"] + 1))
+    assert "step   1  loss" in run.stdout and "step   0" not in run.stdout
+
+
 def test_moons_loss_decreases(demo_dir: Path) -> None:
     results = quick_run("moons", demo_dir).results()
     assert results["final_loss"] < results["first_loss"]
@@ -132,6 +150,17 @@ def test_initial_weights_stay_within_the_formula_bounds(demo_dir: Path) -> None:
     # zero init: every unit outputs 0 (tanh(0) = relu(0) = 0), so every weight gradient is 0
     for activation in ("tanh", "relu"):
         assert all(g == 0.0 for g in results["at_init"][activation]["zeros"]["grad_norm"])
+
+
+def test_initializers_that_keep_the_signal_train_and_zeros_never_do(demo_dir: Path) -> None:
+    results = quick_run("initializers", demo_dir).results()
+    final = {(r["activation"], r["init"]): r for r in results["final"]}
+    for activation in ("tanh", "relu"):
+        assert final[(activation, "zeros")]["accuracy"] == 0.5
+        assert final[(activation, "zeros")]["last_loss"] == 1.0  # it never moved
+    assert all(final[("tanh", s)]["accuracy"] > 0.75 for s in ("uniform", "xavier_uniform", "he_uniform"))
+    # relu in a deep narrow net: He keeps the signal's size and trains; Xavier shrinks it and stays at chance
+    assert final[("relu", "he_uniform")]["accuracy"] > 0.6 > final[("relu", "xavier_uniform")]["accuracy"]
 
 
 def test_l1_makes_more_weights_near_zero_than_no_penalty(demo_dir: Path) -> None:
@@ -169,17 +198,60 @@ def test_negative_weights_textbook_values_and_sign_constraints(demo_dir: Path) -
     assert all(share == 1.0 or share > 0.99 for share in training["all negative"]["negative_after"])
 
 
+def test_negative_weights_says_the_often_quoted_tanh_values_are_wrong(demo_dir: Path) -> None:
+    run = quick_run("negative_weights", demo_dir)
+    lines = (run.out / "activations.csv").read_text(encoding="utf-8").splitlines()[1:]
+    tanh_of = {float(line.split(",")[0]): float(line.split(",")[2]) for line in lines}
+    assert {-0.8, -0.6, -0.3, -0.2} <= set(tanh_of)
+    assert all(math.isclose(t, math.tanh(x), rel_tol=1e-15) for x, t in tanh_of.items())
+    assert all(round(t, 2) not in (-0.68, -0.42) for t in tanh_of.values())  # no input here gives them
+    verdicts = run.results()["wrong_tanh_values"]
+    assert [v["quoted"] for v in verdicts] == [-0.68, -0.42]
+    for verdict in verdicts:
+        assert verdict["given_by_a_table_input"] is False
+        assert math.isclose(math.tanh(verdict["true_input"]), verdict["quoted"], rel_tol=1e-12)
+        assert f"often-quoted tanh value {verdict['quoted']} is WRONG" in run.stdout
+
+
+def test_weights_of_one_sign_take_longer_to_reach_the_target_accuracy(demo_dir: Path) -> None:
+    results = quick_run("negative_weights", demo_dir).results()
+    summary, seeds = results["time_to_target"], results["seeds"]
+    free = summary["mixed (free)"]
+    assert free[str(results["targets"][0])]["reached"] == seeds  # free signs: every seed, first target
+    for target in map(str, results["targets"]):
+        assert summary["all negative"][target]["reached"] == 0  # dead relu units: stuck at chance
+        positive = summary["all positive"][target]
+        assert positive["reached"] <= free[target]["reached"]
+        if positive["median"] is not None:  # both got there with every seed: free signs got there sooner
+            assert free[target]["median"] < positive["median"]
+    for name, runs in results["runs"].items():
+        for run, target in ((run, target) for run in runs for target in results["targets"]):
+            epoch, accuracies = run["epochs_to"][str(target)], run["accuracies"]
+            if epoch is None:  # the recorded epoch is the first whose accuracy reached the target
+                assert max(accuracies) < target, name
+            else:
+                assert accuracies[epoch - 1] >= target > max(accuracies[: epoch - 1], default=0.0), name
+
+
 def test_sigmoid_gradients_vanish_faster_than_relu_he(demo_dir: Path) -> None:
     results = quick_run("vanishing_gradients", demo_dir).results()
     ratios = results["first_over_last"]
     assert ratios["sigmoid + Xavier"] < ratios["relu + He"]
+    free = results["clipping"]["no clipping"]
     clipped = next(v for k, v in results["clipping"].items() if k.startswith("clip"))
-    assert clipped["failure"] == ""
+    assert free["failure"].startswith("step ")  # without clipping the weights blow up
+    assert clipped["failure"] == ""  # with it every step is finite
     assert all(math.isfinite(x) for x in clipped["losses"])
+    assert clipped["losses"][-1] < clipped["losses"][0] and clipped["accuracy"] > 0.6  # and it learns
 
 
 def test_learning_rate_curves(demo_dir: Path) -> None:
-    results = quick_run("learning_rate", demo_dir).results()
+    run = quick_run("learning_rate", demo_dir)
+    results = run.results()
+    runs = results["runs"]
+    # what the README says of the too-large rate: its relu units died; the demo prints it
+    assert runs["lr too large"]["dead_units"] > 0.5 > runs["lr good"]["dead_units"]
+    assert "of the hidden relu units died" in run.stdout
     final = results["final_loss"]
     assert final["good"] < final["too small"]
     assert results["lambda_vs_linear_lr_gap"] < 1e-12  # LinearLR(1, 0.1, E) is micrograd's decay
@@ -222,3 +294,56 @@ def test_demo_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     name = "weights_over_epochs.csv"
     assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_batch_norm_keeps_the_signal_and_the_gradients_of_a_deep_sigmoid_network(demo_dir: Path) -> None:
+    results = quick_run("batch_norm", demo_dir).results()
+    plain, normed = "without batch norm", "with BatchNorm1d"
+    # without: a unit's output varies less and less between samples, layer after layer
+    assert results["std_last_over_first"][plain] < 0.2
+    # with: the same spread at every layer (sigmoid of a standardized sum)
+    assert 0.5 < results["std_last_over_first"][normed] < 2.0
+    assert all(abs(m - 0.5) < 0.05 for m in results["at_init"][normed]["activation_mean"])
+    assert results["layer1_grad_gain"] > 5.0
+    assert results["loss"][normed][-1] < 0.8 * results["loss"][plain][-1]
+
+
+def test_without_a_hidden_layer_descent_ends_at_lstsq_from_every_start(demo_dir: Path) -> None:
+    results = quick_run("convex_vs_nonconvex", demo_dir).results()
+    assert len(results["linear"]) >= 4
+    for run in results["linear"]:
+        assert run["distance"] < 1e-9, run
+        assert math.isclose(run["final_loss"], results["lstsq"]["mse"], rel_tol=1e-12)
+    assert results["spread"]["linear"] < 1e-12
+
+
+def test_with_a_hidden_layer_seeds_end_at_different_losses(demo_dir: Path) -> None:
+    results = quick_run("convex_vs_nonconvex", demo_dir).results()
+    finals = [run["final_loss"] for run in results["hidden"]]
+    assert max(finals) > 1.5 * min(finals)  # not one bowl: at least two clearly different end points
+    assert min(finals) < results["lstsq"]["mse"]  # and a hidden layer fits better than the best line
+
+
+def test_dropout_narrows_the_gap_between_train_and_held_out_accuracy(demo_dir: Path) -> None:
+    results = quick_run("dropout", demo_dir).results()
+    plain, dropped = results["summary"]["no dropout"], results["summary"]["Dropout(0.5)"]
+    assert plain["train"] > plain["held_out"] + 0.1  # the problem over-fits without dropout
+    assert dropped["gap"] < plain["gap"]
+    assert dropped["held_out"] > plain["held_out"]
+
+
+def test_a_demo_run_without_the_package_says_how_to_run_it(tmp_path: Path) -> None:
+    # -S: no site-packages, so neither tinygrad_w nor its dependencies can be imported
+    for name in ("engine_tour", "moons"):
+        completed = subprocess.run(
+            [sys.executable, "-S", str(DEMOS / f"{name}.py"), "--quick", "--out", str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 1
+        assert "Traceback" not in completed.stderr
+        assert "make setup" in completed.stderr and ".venv/bin/python " in completed.stderr
+        assert f"demos/{name}.py" in completed.stderr and len(completed.stderr.splitlines()) == 1

@@ -1,10 +1,11 @@
 """Tests of tinygrad_w.nn: the micrograd-compatible model API, labels and names, seeds, fused and unfused
-neurons, the symmetry that random initialization breaks, and weight statistics."""
+neurons, the symmetry that random initialization breaks, weight statistics and dropout."""
 
 from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,12 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_w as tg
-from tinygrad_w import MLP, Value
+from tinygrad_w import MLP, Value, viz
 from tinygrad_w.core.ops import ADD, MUL
 from tinygrad_w.core.reverse import topological_order
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError
+from tinygrad_w.nn import Dropout, Sequential
 from tinygrad_w.nn import initializers as init
 from tinygrad_w.nn.fused import LINEAR
 from tinygrad_w.nn.layers import ACTIVATIONS, Layer, Module, Neuron, weight_stats
+from tinygrad_w.train import data, fit, optim
 
 NUMPY_ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0.0),
@@ -79,10 +83,10 @@ def test_several_outputs_give_a_list() -> None:
     out = model([1, 2, 3])
     assert isinstance(out, list) and len(out) == 2 and all(isinstance(o, Value) for o in out)
     layer = model.layers[1]
-    assert isinstance(layer([0.5] * 4), list)  # a Layer always returns a list
+    assert isinstance(layer([0.5] * 4), list) and len(layer([0.5] * 4)) == 2
     one = Layer(2, 1, rng=random.Random(0))
-    single = one([1.0, 2.0])
-    assert isinstance(single, list) and len(single) == 1
+    single = one([1.0, 2.0])  # one neuron: the Value itself, as from micrograd's Layer and our MLP
+    assert isinstance(single, Value) and single.data == one.neurons[0]([1.0, 2.0]).data
 
 
 @given(st.integers(1, 4), layer_sizes, activations, activations, st.integers(0, 2**32), st.data())
@@ -198,13 +202,43 @@ def test_seeds_reproduce_models_without_touching_global_random_state() -> None:
     a, b, c = MLP(3, [5, 2], seed=42), MLP(3, [5, 2], seed=42), MLP(3, [5, 2], seed=43)
     assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
     assert [p.data for p in a.parameters()] != [p.data for p in c.parameters()]
-    fresh = MLP(3, [5, 2])
-    assert isinstance(fresh.seed, int)
-    again = MLP(3, [5, 2], seed=fresh.seed)
-    assert [p.data for p in fresh.parameters()] == [p.data for p in again.parameters()]
+    assert a.seed == 42
     assert random.getstate() == before
     with pytest.raises(TypeError, match="seed must be an int or None"):
         MLP(3, [1], seed=1.5)  # type: ignore[arg-type]
+
+
+def test_without_a_seed_weights_come_from_the_global_random_module_as_in_micrograd() -> None:
+    random.seed(1337)
+    expected = [random.uniform(-1, 1) for _ in range(2 * 4 + 4 * 1)]  # micrograd's draws: w only, in order
+    random.seed(1337)
+    model = MLP(2, [4, 1])
+    assert model.seed is None
+    assert [w.data for w in model.weights()] == expected
+    assert all(b.data == 0.0 for b in model.biases())
+    random.seed(1337)
+    assert [w.data for w in Layer(2, 4).weights()] == expected[:8]
+    random.seed(1337)
+    assert [w.data for w in Neuron(2).w] == expected[:2]
+    random.seed(1337)
+    MLP(2, [4, 1])
+    draw_after_the_model = random.random()
+    random.seed(1337)
+    for _ in expected:
+        random.random()
+    assert draw_after_the_model == random.random()  # the model took exactly its 12 draws
+
+
+def test_micrograd_nonlin_flag_names_relu_or_linear() -> None:
+    assert Neuron(2, nonlin=True, seed=0).activation == "relu"
+    assert Neuron(2, nonlin=False, seed=0).activation == "linear"
+    assert Layer(2, 3, nonlin=False, seed=0).activation == "linear"
+    assert [n.activation for n in Layer(2, 3, nonlin=False, seed=0).neurons] == ["linear"] * 3
+    assert Neuron(2, seed=0).activation == Layer(2, 1, seed=0).activation == "relu"
+    with pytest.raises(ValueError, match=r"Neuron: give activation or nonlin, not both"):
+        Neuron(2, "tanh", nonlin=True, seed=0)
+    with pytest.raises(TypeError, match=r"Layer: nonlin must be True or False, got int 1"):
+        Layer(2, 3, nonlin=1, seed=0)  # type: ignore[arg-type]
 
 
 def test_initializers_by_name_and_object() -> None:
@@ -414,3 +448,86 @@ def test_weight_stats_of_a_diverged_model_come_out_non_finite_instead_of_raising
 def test_sizes_may_be_numpy_integers() -> None:
     model = MLP(np.int64(2), np.array([3, 1]), seed=0)  # type: ignore[arg-type]
     assert model.nin == 2 and model.nouts == [3, 1] and type(model.nouts[0]) is int
+
+
+# ----------------------------------------------------------------------------------------------------
+# Dropout
+
+
+def test_dropout_in_training_zeroes_or_scales_each_unit_and_passes_gradients_only_through_kept_ones() -> None:
+    drop = Dropout(0.25, seed=0)
+    x = [Value(float(j + 1)) for j in range(200)]
+    out = drop(x)
+    kept = [m != 0.0 for m in drop.last_mask]
+    assert all(m in (0.0, 1.0 / 0.75) for m in drop.last_mask)
+    assert [yj.data for yj in out] == [xj.data * mj for xj, mj in zip(x, drop.last_mask)]
+    assert 0.65 < sum(kept) / len(kept) < 0.85  # about 1 - p of 200 units kept
+    sum(out, Value(0.0)).backward()
+    assert [xj.grad for xj in x] == drop.last_mask  # ∂(m·x)/∂x = m: nothing flows back through a dropped unit
+
+
+def test_dropout_keeps_the_mean_in_expectation_and_is_the_identity_in_eval_mode() -> None:
+    drop = Dropout(0.5, seed=1)
+    outputs = [y.data for _ in range(200) for y in drop([1.0] * 50)]
+    assert statistics.fmean(outputs) == pytest.approx(1.0, abs=0.02)  # E[m·x] = x (10,000 draws)
+    drop.eval()
+    x = [Value(0.3), Value(-2.0)]
+    assert drop(x) == x  # the same Values: no node added
+    assert [v.data for v in drop([1.5, 2])] == [1.5, 2.0]
+    assert repr(drop) == "Dropout(p=0.5, mode='eval')" and drop.parameters() == []
+
+
+def test_dropout_is_reproducible_from_a_seed_and_from_the_global_random_module() -> None:
+    first, second = Dropout(0.5, seed=7), Dropout(0.5, seed=7)
+    assert first.mask(30) == second.mask(30)
+    random.seed(3)
+    from_global = Dropout(0.5).mask(30)
+    random.seed(3)
+    assert Dropout(0.5).mask(30) == from_global
+    assert Dropout(0.0, seed=0).mask(5) == [1.0] * 5 and Dropout(1.0, seed=0).mask(5) == [0.0] * 5
+
+
+def test_dropout_rejects_bad_settings_and_inputs_with_typed_errors() -> None:
+    with pytest.raises(ArgumentError, match=r"Dropout: p must be a probability in \[0, 1\], got 1.5"):
+        Dropout(1.5)
+    with pytest.raises(ArgumentError, match=r"got -0\.1"):
+        Dropout(-0.1)
+    with pytest.raises(NonFiniteError, match="Dropout: p must be finite"):
+        Dropout(math.nan)
+    with pytest.raises(OperandTypeError, match="Dropout: p must be a real number, got str"):
+        Dropout("0.5")  # type: ignore[arg-type]
+    with pytest.raises(OperandTypeError, match="Dropout: p must be a real number, got bool"):
+        Dropout(True)
+    with pytest.raises(ArgumentError, match="Dropout: give seed or rng, not both"):
+        Dropout(0.5, seed=1, rng=random.Random(1))
+    drop = Dropout(0.5, seed=0)
+    with pytest.raises(ShapeError, match="Dropout: expected a list of units"):
+        drop(Value(1.0))  # type: ignore[arg-type]
+    with pytest.raises(NonFiniteError):
+        drop([1.0, math.inf])
+    assert drop.last_mask == []  # nothing drawn by a call that failed
+
+
+def test_dropout_inside_a_sequential_trains_and_switches_mode_with_the_model() -> None:
+    rng = random.Random(0)
+    model = Sequential(
+        Layer(2, 8, "relu", rng=rng, index=1), Dropout(0.5, seed=0), Layer(8, 1, "linear", rng=rng, index=2)
+    )
+    X, y = data.moons(16, seed=0)
+    history = fit(
+        model, X, y, loss="hinge", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3, progress=False
+    )
+    assert len(history.loss) == 3
+    model.eval()
+    assert model.layers[1].training is False
+    assert [s.data for s in model(X[:4])] == [s.data for s in model(X[:4])]  # no randomness left
+
+
+def test_a_network_with_dropout_can_be_drawn() -> None:
+    rng = random.Random(0)
+    model = Sequential(
+        Layer(2, 3, "relu", rng=rng, index=1), Dropout(0.25, seed=0), Layer(3, 1, "linear", rng=rng, index=2)
+    )
+    source = viz.draw_network(model).source
+    assert "dropout(p=0.25)" in source
+    assert all(n.label in source for layer in (model.layers[0], model.layers[2]) for n in layer.neurons)

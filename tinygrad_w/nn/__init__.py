@@ -1,9 +1,10 @@
 """Networks built from Values: neurons, layers and MLPs (layers.py), how their weights start
-(initializers.py), penalties on them (penalties.py), batch normalization (batchnorm.py) and the fused
-neuron, one node per weighted sum (fused.py)."""
+(initializers.py), penalties on them (penalties.py), batch normalization (batchnorm.py), dropout
+(dropout.py) and the fused neuron, one node per weighted sum (fused.py)."""
 
 from tinygrad_w.nn import initializers, penalties
 from tinygrad_w.nn.batchnorm import Activation, BatchNorm1d, Sequential
+from tinygrad_w.nn.dropout import Dropout
 from tinygrad_w.nn.fused import LINEAR, linear
 from tinygrad_w.nn.layers import (
     ACTIVATIONS,
@@ -22,6 +23,7 @@ __all__ = [
     "MLP",
     "Activation",
     "BatchNorm1d",
+    "Dropout",
     "Layer",
     "ModelWeightStats",
     "Module",

@@ -5,6 +5,11 @@ same inputs; an MLP is a list of layers, each feeding the next. ``MLP(2, [16, 16
 micrograd demo network: weights drawn from U[-1, 1], zero biases, relu in the hidden layers and a linear
 output.
 
+Code written for micrograd's ``nn`` runs unchanged: ``Neuron(nin, nonlin=False)`` and
+``Layer(nin, nout, nonlin=...)`` accept its flag (True: relu, False: linear), a one-neuron layer returns a
+Value, and without a seed the weights come from the global ``random`` module, in micrograd's order, so
+``random.seed(1337)`` followed by ``MLP(2, [16, 16, 1])`` gives micrograd's weights exactly.
+
 Every parameter is a leaf Value with a label for drawings: ``L{l}.N{j}.w{k}`` and ``L{l}.N{j}.b``, where
 ``l`` counts layers from 1 (the input is layer 0), ``j`` the layer's neurons from 0 and ``k`` the neuron's
 inputs from 0. ``named_parameters()`` gives the same parameters with dotted names that follow the
@@ -15,13 +20,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 import random
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import TypedDict
 
 from tinygrad_w.core.value import Value, operand
-from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError
+from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
 from tinygrad_w.nn import initializers
 from tinygrad_w.nn.fused import linear
 
@@ -33,6 +37,7 @@ __all__ = [
     "Module",
     "Neuron",
     "WeightStats",
+    "choose_rng",
     "weight_stats",
 ]
 
@@ -54,29 +59,46 @@ def _check_activation(activation: object, where: str) -> str:
     return activation
 
 
+def _choose_activation(activation: str | None, nonlin: bool | None, where: str) -> str:
+    """The activation's name, given by name or by micrograd's flag ``nonlin`` (True: relu, False: linear);
+    relu when neither is given."""
+    if nonlin is None:
+        return _check_activation("relu" if activation is None else activation, where)
+    if not isinstance(nonlin, bool):
+        raise OperandTypeError(
+            f"{where}: nonlin must be True or False, got {type(nonlin).__name__} {show(nonlin)}"
+        )
+    if activation is not None:
+        raise ArgumentError(f"{where}: give activation or nonlin, not both ({activation=}, {nonlin=})")
+    return "relu" if nonlin else "linear"
+
+
 def _check_size(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ArgumentError(f"{what} must be an int >= 1, got {n!r}")
     return int(n)
 
 
-def _make_rng(seed: int | None, where: str) -> tuple[random.Random, int]:
-    """A private random generator (never the global one) and the seed it was made from.
+# The generator behind the functions of the ``random`` module (random.seed, random.uniform, ...). micrograd
+# draws its weights from it; so do our modules built without a seed, so that random.seed(1337) reproduces
+# micrograd's networks.
+GLOBAL_RNG: random.Random = random.random.__self__  # type: ignore[attr-defined]
 
-    Without a seed, one is drawn from the operating system (os.urandom) and returned, so a run can still
-    be reproduced by passing it back.
-    """
+
+def _make_rng(seed: int | None, where: str) -> random.Random:
+    """A private generator made from ``seed``; without a seed, the global one (micrograd's behaviour)."""
     if seed is None:
-        seed = int.from_bytes(os.urandom(8), "big")
-    elif isinstance(seed, bool) or not isinstance(seed, int):
+        return GLOBAL_RNG
+    if isinstance(seed, bool) or not isinstance(seed, int):
         raise OperandTypeError(f"{where}: seed must be an int or None, got {type(seed).__name__} {seed!r}")
-    return random.Random(seed), seed
+    return random.Random(seed)
 
 
-def _choose_rng(seed: int | None, rng: random.Random | None, where: str) -> random.Random:
-    """The generator a Neuron or Layer draws from: the one it is given, else one made from ``seed``."""
+def choose_rng(seed: int | None, rng: random.Random | None, where: str) -> random.Random:
+    """The generator a module draws from (a Neuron, a Layer, a Dropout): ``rng`` if given, else a private
+    ``random.Random(seed)``, else the global one; a typed error naming ``where`` for a bad choice."""
     if rng is None:
-        return _make_rng(seed, where)[0]
+        return _make_rng(seed, where)
     if seed is not None:
         raise ArgumentError(f"{where}: give seed or rng, not both (seed={seed!r})")
     if not isinstance(rng, random.Random):
@@ -125,8 +147,9 @@ class Neuron(Module):
     def __init__(
         self,
         nin: int,
-        activation: str = "relu",
+        activation: str | None = None,
         *,
+        nonlin: bool | None = None,
         init: str | initializers.Initializer = "uniform",
         bias_init: str | initializers.Initializer = "zeros",
         fan_out: int = 1,
@@ -135,15 +158,16 @@ class Neuron(Module):
         label: str = "N0",
         fused: bool = False,
     ) -> None:
-        """``fan_out`` is the size of the neuron's layer (the Xavier initializers use it). The values are
-        drawn from ``rng`` if given (a Layer passes its own), else from ``random.Random(seed)``.
-        ``label`` prefixes the parameters' labels (``label.w0``, ``label.b``). The default activation is
-        relu, as in micrograd."""
+        """The activation is named by ``activation`` or by micrograd's ``nonlin`` (True: relu, False:
+        linear); relu by default, as in micrograd. ``fan_out`` is the size of the neuron's layer (the
+        Xavier initializers use it). The values are drawn from ``rng`` if given (a Layer passes its own),
+        else from ``random.Random(seed)``, else from the global ``random`` module.
+        ``label`` prefixes the parameters' labels (``label.w0``, ``label.b``)."""
         self.nin = _check_size(nin, "Neuron: nin")
-        self.activation = _check_activation(activation, "Neuron")
+        self.activation = _choose_activation(activation, nonlin, "Neuron")
         self.fused = bool(fused)
         self.label = label
-        rng = _choose_rng(seed, rng, "Neuron")
+        rng = choose_rng(seed, rng, "Neuron")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
         fan_out = _check_size(fan_out, "Neuron: fan_out")
         self.w = [Value(x, f"{label}.w{k}") for k, x in enumerate(weight_init.sample(nin, fan_out, nin, rng))]
@@ -184,8 +208,9 @@ class Layer(Module):
         self,
         nin: int,
         nout: int,
-        activation: str = "relu",
+        activation: str | None = None,
         *,
+        nonlin: bool | None = None,
         init: str | initializers.Initializer = "uniform",
         bias_init: str | initializers.Initializer = "zeros",
         seed: int | None = None,
@@ -193,18 +218,20 @@ class Layer(Module):
         index: int = 1,
         fused: bool = False,
     ) -> None:
-        """``index`` is the layer's number in labels (``L{index}.N{j}...``; the first layer is 1). Values
-        are drawn from ``rng`` if given (an MLP passes its own), else from ``random.Random(seed)``."""
+        """The activation is named by ``activation`` or by micrograd's ``nonlin``, as for a Neuron.
+        ``index`` is the layer's number in labels (``L{index}.N{j}...``; the first layer is 1). Values
+        are drawn from ``rng`` if given (an MLP passes its own), else from ``random.Random(seed)``, else
+        from the global ``random`` module."""
         self.nin = _check_size(nin, "Layer: nin")
         self.nout = _check_size(nout, "Layer: nout")
-        self.activation = _check_activation(activation, "Layer")
+        self.activation = _choose_activation(activation, nonlin, "Layer")
         self.index = index
-        rng = _choose_rng(seed, rng, "Layer")
+        rng = choose_rng(seed, rng, "Layer")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
         self.neurons = [
             Neuron(
                 nin,
-                activation,
+                self.activation,
                 init=weight_init,
                 bias_init=bias_start,
                 fan_out=nout,
@@ -215,13 +242,16 @@ class Layer(Module):
             for j in range(nout)
         ]
 
-    def __call__(self, x: Sequence[Value | float]) -> list[Value]:
-        """The outputs of all neurons, always as a list (one Value per neuron)."""
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        """The outputs of the neurons: a list of ``nout`` Values, or the Value itself when the layer has
+        one neuron (as micrograd's Layer and our MLP return)."""
         if len(x) != self.nin:
             raise ShapeError(f"Layer {self.index}: expected {self.nin} inputs, got {len(x)}")
-        return self._forward([operand(xi, f"Layer {self.index}") for xi in x])
+        outputs = self._forward([operand(xi, f"Layer {self.index}") for xi in x])
+        return outputs[0] if len(outputs) == 1 else outputs
 
     def _forward(self, inputs: Sequence[Value | float]) -> list[Value]:
+        """Every neuron's output as a list, on inputs already checked (what an MLP feeds forward)."""
         return [neuron._forward(inputs) for neuron in self.neurons]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -246,7 +276,9 @@ class MLP(Module):
     ``init`` draws the weights and ``bias_init`` the biases, by name or as initializer objects (see
     :mod:`tinygrad_w.init`); the defaults, U[-1, 1] weights and zero biases, are micrograd's. ``seed``
     makes construction reproducible: the same seed gives the same model, and the global random state is
-    never touched. Without a seed one is drawn from the OS; ``model.seed`` tells which.
+    never touched. Without a seed (``model.seed`` is None) the weights come from the global ``random``
+    module, as micrograd's do: ``random.seed(1337)`` then ``MLP(2, [16, 16, 1])`` builds micrograd's
+    demo network weight for weight.
 
     ``model(x)`` takes ``nin`` numbers or Values and returns a Value if the last layer has one neuron, else
     a list of Values. Numbers stay plain floats in the graph (constants), not Values.
@@ -273,7 +305,7 @@ class MLP(Module):
         self.fused = bool(fused)
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
-        rng, self.seed = _make_rng(seed, "MLP")
+        rng, self.seed = _make_rng(seed, "MLP"), seed
         sizes = [self.nin, *self.nouts]
         last = len(self.nouts) - 1
         self.layers = [
