@@ -488,7 +488,7 @@ def test_dropout_is_reproducible_from_a_seed_and_from_the_global_random_module()
 
 
 def test_dropout_rejects_bad_settings_and_inputs_with_typed_errors() -> None:
-    with pytest.raises(ArgumentError, match=r"Dropout: p must be a probability in \[0, 1\], got 1.5"):
+    with pytest.raises(ArgumentError, match=r"Dropout: p must be in \[0, 1\], got 1.5"):
         Dropout(1.5)
     with pytest.raises(ArgumentError, match=r"got -0\.1"):
         Dropout(-0.1)
@@ -498,6 +498,8 @@ def test_dropout_rejects_bad_settings_and_inputs_with_typed_errors() -> None:
         Dropout("0.5")  # type: ignore[arg-type]
     with pytest.raises(OperandTypeError, match="Dropout: p must be a real number, got bool"):
         Dropout(True)
+    with pytest.raises(OperandTypeError, match="Dropout.train"):
+        Dropout(0.5).train("no")  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match="Dropout: give seed or rng, not both"):
         Dropout(0.5, seed=1, rng=random.Random(1))
     drop = Dropout(0.5, seed=0)

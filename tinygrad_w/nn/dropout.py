@@ -22,9 +22,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from tinygrad_w.checks import flag_setting, real_setting
 from tinygrad_w.core.value import Value, operand
-from tinygrad_w.errors import ArgumentError, ShapeError, show
-from tinygrad_w.nn.checks import finite_real
+from tinygrad_w.errors import ShapeError, show
 from tinygrad_w.nn.layers import Module, choose_rng
 
 __all__ = ["Dropout"]
@@ -40,9 +40,7 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, *, seed: int | None = None, rng: random.Random | None = None) -> None:
-        probability = finite_real(p, "Dropout: p")
-        if not 0.0 <= probability <= 1.0:
-            raise ArgumentError(f"Dropout: p must be a probability in [0, 1], got {show(p)}")
+        probability = real_setting(p, "p", "Dropout", low=0.0, high=1.0)
         self.p = probability
         self.name = f"dropout(p={probability:g})"  # drawings show it like an activation, unit by unit
         self.rng = choose_rng(seed, rng, "Dropout")
@@ -51,7 +49,7 @@ class Dropout(Module):
 
     def train(self, mode: bool = True) -> Dropout:
         """Training mode (drop and scale) or, with ``mode=False``, evaluation mode. Returns self."""
-        self.training = bool(mode)
+        self.training = flag_setting(mode, "mode", "Dropout.train")
         return self
 
     def eval(self) -> Dropout:
