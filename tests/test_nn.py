@@ -498,7 +498,7 @@ def test_dropout_rejects_bad_settings_and_inputs_with_typed_errors() -> None:
         Dropout("0.5")  # type: ignore[arg-type]
     with pytest.raises(OperandTypeError, match="Dropout: p must be a real number, got bool"):
         Dropout(True)
-    with pytest.raises(OperandTypeError, match="Dropout.train"):
+    with pytest.raises(OperandTypeError, match=r"Dropout\.train"):
         Dropout(0.5).train("no")  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match="Dropout: give seed or rng, not both"):
         Dropout(0.5, seed=1, rng=random.Random(1))
