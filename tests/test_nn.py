@@ -170,7 +170,7 @@ def test_bad_inputs() -> None:
     for not_a_vector in (3.0, "ab", {0: 1.0, 1: 2.0}, {1.0, 2.0}, Value(1.0)):
         with pytest.raises(tg.OperandTypeError, match="input must be a sequence of 2 numbers or Values"):
             model(not_a_vector)  # type: ignore[arg-type]
-    with pytest.raises(tg.OperandTypeError, match="got ndarray"):
+    with pytest.raises(tg.ShapeError, match=r"MLP: input must be one vector of 2 numbers.*\(2, 2\)"):
         model(np.zeros((2, 2)))  # type: ignore[arg-type]
     assert model(np.array([0.5, 2.0])).data == model([0.5, 2.0]).data  # type: ignore[union-attr]
     with pytest.raises(tg.ShapeError, match=r"Neuron L1\.N0: expected 2 inputs, got 1"):
@@ -180,16 +180,18 @@ def test_bad_inputs() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((0, [1]), "nin must be an int >= 1, got 0"),
+        ((0, [1]), "MLP: nin must be an integer >= 1 and <= 1,000,000, got 0"),
         ((2, []), "nouts must be a non-empty sequence"),
-        ((2, [3, 0]), r"nouts\[1\] must be an int >= 1, got 0"),
-        ((2, [2.5]), r"nouts\[0\] must be an int >= 1, got 2.5"),
-        ((True, [1]), "nin must be an int >= 1, got True"),
+        ((2, [3, 0]), r"nouts\[1\] must be an integer >= 1 and <= 1,000,000, got 0"),
+        ((2, [2.5]), r"nouts\[0\] must be an integer, got float 2.5"),
+        ((True, [1]), "nin must be an integer, got bool True"),
         ((2, 3), "nouts must be a non-empty sequence"),
+        ((10**400, [1]), r"nin must be an integer >= 1 and <= 1,000,000, got 1000.*\.\.\."),
+        ((2, np.zeros((1, 1))), "nouts must be a non-empty sequence"),
     ],
 )
 def test_bad_architectures(args: tuple[object, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(tg.TinygradError, match=message):
         MLP(*args)  # type: ignore[arg-type]
 
 
@@ -443,6 +445,69 @@ def test_weight_stats_of_a_diverged_model_come_out_non_finite_instead_of_raising
     stats = weight_stats([1e308, 1e308, -1.0])
     assert stats["sum"] == math.inf and stats["max"] == 1e308 and stats["negative"] == 1
     assert math.isnan(weight_stats([math.inf, -math.inf])["sum"])
+
+
+def test_weight_stats_refuses_what_is_not_a_real_number_by_name_and_index() -> None:
+    for values, error, message in (
+        (["a"], OperandTypeError, r"weight_stats: values\[0\] must be a Value or a real number, got str 'a'"),
+        ([1.0, True], OperandTypeError, r"values\[1\] .* got bool True"),
+        ([1.0, 10**400], NonFiniteError, r"weight_stats: values\[1\] = 1000.* is too large for a float"),
+        ("ab", OperandTypeError, "weight_stats: values must be a sequence"),
+        (None, OperandTypeError, "weight_stats: values must be a sequence"),
+        ({1.0: 2.0}, OperandTypeError, "weight_stats: values must be a sequence"),
+    ):
+        with pytest.raises(error, match=message):
+            weight_stats(values)  # type: ignore[arg-type]
+    broken = Value(1.0)
+    broken.data = "abc"  # type: ignore[assignment]
+    with pytest.raises(OperandTypeError, match=r"weight_stats: values\[0\] .* Value"):
+        weight_stats([broken])
+
+
+def test_weight_stats_of_numpy_scalars_equal_those_of_floats() -> None:
+    numbers = [np.float32(1.5), np.int64(-2), np.float64(0.25), np.uint8(3)]
+    assert weight_stats(numbers) == weight_stats([1.5, -2.0, 0.25, 3.0])  # type: ignore[arg-type]
+    assert weight_stats(np.array([1.0, -1.0]))["std"] == 1.0  # type: ignore[arg-type]
+
+
+def test_weight_stats_with_a_nan_say_nan_whatever_the_order() -> None:
+    for order in ([math.nan, 1.0, -2.0], [1.0, math.nan, -2.0], [1.0, -2.0, math.nan]):
+        values = [Value(0.0) for _ in order]
+        for v, x in zip(values, order):
+            v.data = x  # a diverged weight
+        stats = weight_stats(values)
+        assert all(math.isnan(stats[k]) for k in ("sum", "mean", "std", "min", "max"))  # type: ignore[literal-required]
+        assert (stats["count"], stats["negative"], stats["positive"], stats["zero"]) == (3, 1, 1, 0)
+
+
+def test_labels_must_be_text_and_layer_indices_counts() -> None:
+    for label in (None, 5, b"N", Value(1.0)):
+        with pytest.raises(OperandTypeError, match=r"Neuron: label must be a str, got"):
+            Neuron(2, label=label, seed=0)  # type: ignore[arg-type]
+    for index in (None, "1", 1.5, True):
+        with pytest.raises(OperandTypeError, match=r"Layer: index must be an integer, got"):
+            Layer(2, 1, index=index, seed=0)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match=r"Layer: index must be an integer >= 0, got -1"):
+        Layer(2, 1, index=-1, seed=0)
+    for fused in ("no", 1, None):
+        with pytest.raises(OperandTypeError, match=r"fused must be True or False"):
+            MLP(2, [1], fused=fused, seed=0)  # type: ignore[arg-type]
+    assert Neuron(1, label="out", seed=0).b.label == "out.b"
+    assert Layer(1, 1, index=np.int64(3), seed=0).neurons[0].b.label == "L3.N0.b"  # type: ignore[arg-type]
+
+
+def test_calls_with_bad_vectors_name_the_module_and_overflows_name_it_too() -> None:
+    neuron, layer = Neuron(2, "linear", seed=0), Layer(2, 2, seed=0)
+    for call, where in ((neuron, "Neuron N0"), (layer, "Layer 1")):
+        with pytest.raises(OperandTypeError, match=f"{where}: input must be a sequence of 2"):
+            call(5)  # type: ignore[arg-type]
+        with pytest.raises(ShapeError, match=f"{where}: expected 2 inputs, got 0"):
+            call([])
+        with pytest.raises(ShapeError, match=f"{where}: input must be one vector"):
+            call(np.array(2.0))  # type: ignore[arg-type]
+    neuron.w[0].data = 1e300
+    with pytest.raises(tg.OperationOverflowError, match=r"^Neuron N0: .*mul"):
+        neuron([1e300, 0.0])
 
 
 def test_sizes_may_be_numpy_integers() -> None:

@@ -21,11 +21,14 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from typing import TypedDict
 
+import numpy as np
+
+from tinygrad_w.checks import count_setting, flag_setting, seed_setting
 from tinygrad_w.core.value import Value, operand
-from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, show
+from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError, naming, show
 from tinygrad_w.nn import initializers
 from tinygrad_w.nn.fused import linear
 
@@ -55,7 +58,7 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 def _check_activation(activation: object, where: str) -> str:
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         known = ", ".join(ACTIVATIONS)
-        raise ArgumentError(f"{where}: unknown activation {activation!r}; known: {known}")
+        raise ArgumentError(f"{where}: unknown activation {show(activation)}; known: {known}")
     return activation
 
 
@@ -69,14 +72,44 @@ def _choose_activation(activation: str | None, nonlin: bool | None, where: str) 
             f"{where}: nonlin must be True or False, got {type(nonlin).__name__} {show(nonlin)}"
         )
     if activation is not None:
-        raise ArgumentError(f"{where}: give activation or nonlin, not both ({activation=}, {nonlin=})")
+        raise ArgumentError(
+            f"{where}: give activation or nonlin, not both (activation={show(activation)}, {nonlin=})"
+        )
     return "relu" if nonlin else "linear"
 
 
-def _check_size(n: object, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ArgumentError(f"{what} must be an int >= 1, got {n!r}")
-    return int(n)
+# The most inputs or neurons a layer may have: a scalar engine builds a Value per weight, so a layer of
+# 10**12 weights would exhaust memory rather than fail cleanly.
+MAX_SIZE = 1_000_000
+
+
+def _check_size(n: object, name: str, where: str) -> int:
+    return count_setting(n, name, where, minimum=1, maximum=MAX_SIZE)
+
+
+def _check_label(label: object, where: str) -> str:
+    """A label prefixes parameters' labels: anything but a str (None, say) would print as "None.w0"."""
+    if not isinstance(label, str):
+        raise OperandTypeError(f"{where}: label must be a str, got {type(label).__name__} {show(label)}")
+    return label
+
+
+def _check_inputs(x: object, nin: int, where: str) -> list[Value | float]:
+    """One input vector: a list, tuple or 1-D numpy array of ``nin`` numbers or Values (numbers become
+    finite floats); a dict or a set has no meaningful order of inputs, a string is no vector."""
+    if isinstance(x, (str, bytes, Value, numbers.Number, Mapping, Set)) or not isinstance(
+        x, (Sequence, np.ndarray)
+    ):
+        raise OperandTypeError(
+            f"{where}: input must be a sequence of {nin} numbers or Values, got {type(x).__name__} {show(x)}"
+        )
+    if isinstance(x, np.ndarray) and x.ndim != 1:
+        raise ShapeError(
+            f"{where}: input must be one vector of {nin} numbers, got an array of shape {x.shape}"
+        )
+    if len(x) != nin:
+        raise ShapeError(f"{where}: expected {nin} inputs, got {len(x)}")
+    return [operand(xi, where) for xi in x]
 
 
 # The generator behind the functions of the ``random`` module (random.seed, random.uniform, ...). micrograd
@@ -89,9 +122,7 @@ def _make_rng(seed: int | None, where: str) -> random.Random:
     """A private generator made from ``seed``; without a seed, the global one (micrograd's behaviour)."""
     if seed is None:
         return GLOBAL_RNG
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise OperandTypeError(f"{where}: seed must be an int or None, got {type(seed).__name__} {seed!r}")
-    return random.Random(seed)
+    return random.Random(seed_setting(seed, where))
 
 
 def choose_rng(seed: int | None, rng: random.Random | None, where: str) -> random.Random:
@@ -100,7 +131,7 @@ def choose_rng(seed: int | None, rng: random.Random | None, where: str) -> rando
     if rng is None:
         return _make_rng(seed, where)
     if seed is not None:
-        raise ArgumentError(f"{where}: give seed or rng, not both (seed={seed!r})")
+        raise ArgumentError(f"{where}: give seed or rng, not both (seed={show(seed)})")
     if not isinstance(rng, random.Random):
         raise OperandTypeError(f"{where}: rng must be a random.Random, got {type(rng).__name__}")
     return rng
@@ -163,20 +194,21 @@ class Neuron(Module):
         Xavier initializers use it). The values are drawn from ``rng`` if given (a Layer passes its own),
         else from ``random.Random(seed)``, else from the global ``random`` module.
         ``label`` prefixes the parameters' labels (``label.w0``, ``label.b``)."""
-        self.nin = _check_size(nin, "Neuron: nin")
+        self.label = _check_label(label, "Neuron")
+        self.nin = _check_size(nin, "nin", "Neuron")
         self.activation = _choose_activation(activation, nonlin, "Neuron")
-        self.fused = bool(fused)
-        self.label = label
+        self.fused = flag_setting(fused, "fused", "Neuron")
         rng = choose_rng(seed, rng, "Neuron")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
-        fan_out = _check_size(fan_out, "Neuron: fan_out")
+        fan_out = _check_size(fan_out, "fan_out", "Neuron")
         self.w = [Value(x, f"{label}.w{k}") for k, x in enumerate(weight_init.sample(nin, fan_out, nin, rng))]
         self.b = Value(bias_start.sample(nin, fan_out, 1, rng)[0], f"{label}.b")
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
-        if len(x) != self.nin:
-            raise ShapeError(f"Neuron {self.label}: expected {self.nin} inputs, got {len(x)}")
-        return self._forward([operand(xi, f"Neuron {self.label}") for xi in x])
+        where = f"Neuron {self.label}"
+        inputs = _check_inputs(x, self.nin, where)
+        with naming(where):  # an overflow names the neuron as well as the op
+            return self._forward(inputs)
 
     def _forward(self, inputs: Sequence[Value | float]) -> Value:
         """The neuron on inputs already checked (numbers as floats, the right count)."""
@@ -222,10 +254,11 @@ class Layer(Module):
         ``index`` is the layer's number in labels (``L{index}.N{j}...``; the first layer is 1). Values
         are drawn from ``rng`` if given (an MLP passes its own), else from ``random.Random(seed)``, else
         from the global ``random`` module."""
-        self.nin = _check_size(nin, "Layer: nin")
-        self.nout = _check_size(nout, "Layer: nout")
+        self.nin = _check_size(nin, "nin", "Layer")
+        self.nout = _check_size(nout, "nout", "Layer")
         self.activation = _choose_activation(activation, nonlin, "Layer")
-        self.index = index
+        self.index = count_setting(index, "index", "Layer", minimum=0)
+        fused = flag_setting(fused, "fused", "Layer")
         rng = choose_rng(seed, rng, "Layer")
         weight_init, bias_start = initializers.get(init), initializers.get(bias_init)
         self.neurons = [
@@ -245,9 +278,10 @@ class Layer(Module):
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The outputs of the neurons: a list of ``nout`` Values, or the Value itself when the layer has
         one neuron (as micrograd's Layer and our MLP return)."""
-        if len(x) != self.nin:
-            raise ShapeError(f"Layer {self.index}: expected {self.nin} inputs, got {len(x)}")
-        outputs = self._forward([operand(xi, f"Layer {self.index}") for xi in x])
+        where = f"Layer {self.index}"
+        inputs = _check_inputs(x, self.nin, where)
+        with naming(where):
+            outputs = self._forward(inputs)
         return outputs[0] if len(outputs) == 1 else outputs
 
     def _forward(self, inputs: Sequence[Value | float]) -> list[Value]:
@@ -296,13 +330,18 @@ class MLP(Module):
         seed: int | None = None,
         fused: bool = False,
     ) -> None:
-        self.nin = _check_size(nin, "MLP: nin")
-        if isinstance(nouts, (str, bytes, Mapping, Set)) or not hasattr(nouts, "__len__") or len(nouts) == 0:
-            raise ArgumentError(f"MLP: nouts must be a non-empty sequence of layer sizes, got {nouts!r}")
-        self.nouts = [_check_size(n, f"MLP: nouts[{i}]") for i, n in enumerate(nouts)]
+        self.nin = _check_size(nin, "nin", "MLP")
+        if (
+            isinstance(nouts, (str, bytes))
+            or not isinstance(nouts, (Sequence, np.ndarray))
+            or (isinstance(nouts, np.ndarray) and nouts.ndim != 1)
+            or len(nouts) == 0
+        ):
+            raise ArgumentError(f"MLP: nouts must be a non-empty sequence of layer sizes, got {show(nouts)}")
+        self.nouts = [_check_size(n, f"nouts[{i}]", "MLP") for i, n in enumerate(nouts)]
         self.activation = _check_activation(activation, "MLP")
         self.output_activation = _check_activation(output_activation, "MLP output")
-        self.fused = bool(fused)
+        self.fused = flag_setting(fused, "fused", "MLP")
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
         rng, self.seed = _make_rng(seed, "MLP"), seed
@@ -324,16 +363,11 @@ class MLP(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The network's output for one input vector ``x`` (a list, tuple or 1-D numpy array)."""
-        # Anything ordered with a length will do; a dict or a set has no meaningful order of inputs.
-        if isinstance(x, (str, bytes, Value, numbers.Number, Mapping, Set)) or not hasattr(x, "__len__"):
-            raise OperandTypeError(
-                f"MLP: input must be a sequence of {self.nin} numbers or Values, got {type(x).__name__} {x!r}"
-            )
-        if len(x) != self.nin:
-            raise ShapeError(f"MLP: expected {self.nin} inputs, got {len(x)}")
-        outputs = self.layers[0]._forward([operand(xi, "MLP") for xi in x])
-        for layer in self.layers[1:]:
-            outputs = layer._forward(outputs)
+        inputs = _check_inputs(x, self.nin, "MLP")
+        with naming("MLP"):  # an overflow names the model as well as the op
+            outputs = self.layers[0]._forward(inputs)
+            for layer in self.layers[1:]:
+                outputs = layer._forward(outputs)
         return outputs[0] if len(outputs) == 1 else outputs
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -404,6 +438,27 @@ def _sum(xs: list[float]) -> float:
         return sum(xs, 0.0)
 
 
+def _stat_numbers(values: object) -> list[float]:
+    """The numbers ``weight_stats`` summarizes: each Value's data, each real number as a float."""
+    if isinstance(values, (str, bytes, Mapping, Value)) or not isinstance(values, Iterable):
+        raise OperandTypeError(
+            f"weight_stats: values must be a sequence of Values or numbers, got "
+            f"{type(values).__name__} {show(values)}"
+        )
+    xs = []
+    for k, v in enumerate(values):
+        x = v.data if isinstance(v, Value) else v
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise OperandTypeError(
+                f"weight_stats: values[{k}] must be a Value or a real number, got {type(v).__name__} {show(v)}"
+            )
+        try:
+            xs.append(float(x))
+        except OverflowError:
+            raise NonFiniteError(f"weight_stats: values[{k}] = {show(x)} is too large for a float") from None
+    return xs
+
+
 def weight_stats(values: Sequence[Value | float]) -> WeightStats:
     """Summary statistics of some numbers (usually a model's weights), as a dict.
 
@@ -411,9 +466,12 @@ def weight_stats(values: Sequence[Value | float]) -> WeightStats:
     Σ x_i² (the squared L2 norm), ``mean`` = sum / n, ``std`` = √(Σ (x_i - mean)² / n) (population
     standard deviation), ``min``, ``max``, and how many are ``negative`` (< 0), ``positive`` (> 0) and
     exactly ``zero``. Sums are exactly rounded (math.fsum). With no values, the counts and sums are 0 and
-    mean, std, min and max are NaN.
+    mean, std, min and max are NaN. A diverged model's statistics come out non-finite, visibly, instead
+    of raising: an infinity gives infinite sums, a NaN gives NaN sums, mean, std, min and max (and is
+    counted in none of negative, positive, zero). ``values`` holds Values and real numbers (numpy's
+    too); anything else (a string, a bool, a number too large for a float) is a typed error.
     """
-    xs = [v.data if isinstance(v, Value) else float(v) for v in values]
+    xs = _stat_numbers(values)
     n = len(xs)
     if n == 0:
         nan = math.nan
@@ -423,6 +481,7 @@ def weight_stats(values: Sequence[Value | float]) -> WeightStats:
         )  # fmt: skip
     total = _sum(xs)
     mean = total / n
+    has_nan = any(math.isnan(x) for x in xs)
     return WeightStats(
         count=n,
         sum=total,
@@ -430,8 +489,8 @@ def weight_stats(values: Sequence[Value | float]) -> WeightStats:
         sq_sum=_sum([x * x for x in xs]),
         mean=mean,
         std=math.sqrt(_sum([(x - mean) * (x - mean) for x in xs]) / n),  # two passes: no cancellation
-        min=min(xs),
-        max=max(xs),
+        min=math.nan if has_nan else min(xs),  # min and max of a list with a NaN depend on its order
+        max=math.nan if has_nan else max(xs),
         negative=sum(1 for x in xs if x < 0),
         positive=sum(1 for x in xs if x > 0),
         zero=sum(1 for x in xs if x == 0),
