@@ -224,3 +224,98 @@ def test_bad_batches_and_bad_arguments() -> None:
         batched.compile(
             lambda x, t: sample.append(x[0]) or w * x[0], [w], [1.0], 0.0, penalty=lambda: sample[0] * w
         )
+
+
+def test_hostile_batches_raise_typed_errors_naming_batched_and_change_nothing() -> None:
+    w, b = Value(0.5, "w"), Value(-0.25, "b")
+    replay = batched.compile(lambda x, t: (w * x[0] + b * x[1] - t) ** 2, [w, b], [1.0, 2.0], 0.0)
+    replay.step([[1.0, 2.0]], [0.5])
+    before = [(p.data, p.grad) for p in (w, b)]
+    kept = replay.last_outputs.copy()
+    cases: list[tuple[Any, Any, type[Exception], str]] = [
+        ([["a", "b"]], ["c"], OperandTypeError, "X must hold real numbers, got str 'a'"),
+        ([[1.0, 2.0]], ["c"], OperandTypeError, "y must hold real numbers, got str 'c'"),
+        ([[True, False]], [1.0], OperandTypeError, "X must hold real numbers, got bool True"),
+        (
+            np.array([[True, False]]),
+            [1.0],
+            OperandTypeError,
+            "X must hold real numbers, got an array of bool",
+        ),
+        ([[1.0, 2.0]], [np.bool_(True)], OperandTypeError, "y must hold real numbers, got bool"),
+        (
+            np.array([[1.0, "a"]], dtype=object),
+            [1.0],
+            OperandTypeError,
+            "X must hold real numbers, got str 'a'",
+        ),
+        (
+            np.array([["1.0", "2.0"]]),
+            [1.0],
+            OperandTypeError,
+            "X must hold real numbers, got an array of <U3",
+        ),
+        ([[1.0, 10**400]], [1.0], NonFiniteError, "X holds a number too large for a float"),
+        ([[1.0, 2.0]], [-(10**400)], NonFiniteError, "y holds a number too large for a float"),
+        ([[1.0, math.nan]], [1.0], NonFiniteError, "X contains NaN or infinity"),
+        ([[1.0, 2.0]], [math.inf], NonFiniteError, "y contains NaN or infinity"),
+        ([[1.0, 2.0], [1.0]], [1.0, 2.0], ShapeError, "X must be a rectangular array"),
+        ([], [], ShapeError, r"X must have shape \(samples, 2\) with samples > 0, got \(0,\)"),
+        (
+            np.zeros((0, 2)),
+            np.zeros(0),
+            ShapeError,
+            r"X must have shape \(samples, 2\) with samples > 0, got \(0, 2\)",
+        ),
+        ([[1.0, 2.0]], [1.0, 2.0], ShapeError, r"y must have shape \(1,\) to match X, got \(2,\)"),
+        (5.0, 1.0, ShapeError, r"X must have shape"),
+        (None, [1.0], OperandTypeError, "X must hold real numbers, got NoneType None"),
+        ([[1j, 2.0]], [1.0], OperandTypeError, "X must hold real numbers, got complex"),
+    ]
+    for X, y, error, message in cases:
+        for call, name in ((replay.step, "batched.step"), (replay.loss, "batched.loss")):
+            with pytest.raises(error, match=f"^{name}: {message}"):
+                call(X, y)
+            assert [(p.data, p.grad) for p in (w, b)] == before
+            assert np.array_equal(replay.last_outputs, kept)
+    # numpy scalars, ints and a list of row arrays are real numbers, read as floats
+    rows = [np.array([1.0, 2.0]), np.array([np.float32(0.5), np.int64(1)])]
+    assert replay.loss(rows, (np.float64(0.5), 1)) == replay.loss([[1.0, 2.0], [0.5, 1.0]], [0.5, 1.0])
+
+
+def test_non_finite_losses_and_hostile_compile_arguments_are_typed() -> None:
+    w = Value(1.0, "w")
+    with pytest.raises(NonFiniteError, match=r"^batched\.compile: penalty\(\): got nan"):
+        batched.compile(lambda x, t: w * x[0], [w], [1.0], 0.0, penalty=lambda: math.nan)
+    with pytest.raises(OperandTypeError, match=r"^batched\.compile: penalty\(\): expected a real number"):
+        batched.compile(lambda x, t: w * x[0], [w], [1.0], 0.0, penalty=lambda: "abc")  # type: ignore[arg-type,return-value]
+    for args, message in (
+        ((5, [w], [1.0], 0.0), "sample_loss must be callable"),
+        ((lambda x, t: w * x[0], 5, [1.0], 0.0), "params must be a sequence of Values, got 5"),
+        ((lambda x, t: w * x[0], [w], ["a"], 0.0), "x_example must hold real numbers"),
+        (
+            (lambda x, t: w * x[0], [w], [[1.0]], 0.0),
+            r"x_example must be one sample's features, got \(1, 1\)",
+        ),
+        ((lambda x, t: w * x[0], [w], [1.0], math.nan), "y_example: got nan"),
+        ((lambda x, t: w * x[0], [w], [1.0], True), "y_example: expected a real number, got bool"),
+    ):
+        with pytest.raises(
+            (OperandTypeError, NonFiniteError, ShapeError), match=f"^batched.compile: {message}"
+        ):
+            batched.compile(*args)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"reduction must be 'mean' or 'sum', got array"):
+        batched.compile(lambda x, t: w * x[0], [w], [1.0], 0.0, reduction=np.array([1, 2]))  # type: ignore[arg-type]
+    exploding = batched.compile(lambda x, t: (w * x[0]).exp(), [w], [1.0], 0.0)
+    w.data = 800.0
+    for call in (exploding.loss, exploding.step):
+        with pytest.raises(OperationError, match=r"^batched replay, sample 0: exp\(800\.0\)"):
+            call([[1.0]], [0.0])
+    assert w.grad == 0.0
+    # Each sample's loss is finite, their sum is not: no op to name, yet no silent infinity.
+    w.data = 1e308
+    summed = batched.compile(lambda x, t: w * x[0], [w], [1.0], 0.0, reduction="sum")
+    for call, name in ((summed.loss, "loss"), (summed.step, "step")):
+        with pytest.raises(NonFiniteError, match=rf"^batched\.{name}: the loss is inf"):
+            call([[1.0], [1.0]], [0.0, 0.0])
+    assert w.grad == 0.0

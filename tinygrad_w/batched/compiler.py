@@ -42,7 +42,8 @@ changing parameter values (training) is fine, they are read at every call.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable, Iterator, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,7 +54,7 @@ from tinygrad_w.batched.layout import lay_out
 from tinygrad_w.batched.plan import plan_groups
 from tinygrad_w.core.errors import show
 from tinygrad_w.core.reverse import backpropagate, collector_paused
-from tinygrad_w.core.value import Value
+from tinygrad_w.core.value import Value, as_real
 from tinygrad_w.errors import (
     ArgumentError,
     NonFiniteError,
@@ -89,17 +90,23 @@ class BatchedLoss:
         reduction: str,
         blas_threads: int | None = 1,
     ) -> None:
-        if reduction not in ("mean", "sum"):
-            raise ArgumentError(f"batched.compile: reduction must be 'mean' or 'sum', got {reduction!r}")
+        if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
+            raise ArgumentError(f"batched.compile: reduction must be 'mean' or 'sum', got {show(reduction)}")
         if blas_threads is not None and (type(blas_threads) is not int or blas_threads < 1):
             raise ArgumentError(
-                f"batched.compile: blas_threads must be an int >= 1 or None, got {blas_threads!r}"
+                f"batched.compile: blas_threads must be an int >= 1 or None, got {show(blas_threads)}"
             )
+        for name, function in (("sample_loss", sample_loss), ("penalty", penalty)):
+            if not callable(function) and not (name == "penalty" and function is None):
+                raise OperandTypeError(f"batched.compile: {name} must be callable, got {show(function)}")
         self.reduction, self.blas_threads = reduction, blas_threads
         self.params = _unique_params(params)
         self._param_index = {p: k for k, p in enumerate(self.params)}
-        self.inputs = [Value(x, f"x{k}") for k, x in enumerate(x_example)]
-        self.target = Value(y_example, "y")
+        example = batch_array(x_example, "x_example", "batched.compile")
+        if example.ndim != 1:
+            raise ShapeError(f"batched.compile: x_example must be one sample's features, got {example.shape}")
+        self.inputs = [Value(float(x), f"x{k}") for k, x in enumerate(example)]
+        self.target = Value(as_real(y_example, "batched.compile: y_example"), "y")
         # Speed: tracing and planning make two objects per node and no cycles, yet each 700 of them wake
         # the cycle collector, which rescans the whole growing graph (compile 1.8 s -> 1.3 s at 2-256-256-1).
         with collector_paused():
@@ -136,19 +143,15 @@ class BatchedLoss:
                 self._param_rows.append((block, np.array(rows, dtype=np.intp), leaves))
         self.steps = len(groups)
 
-    def _check_batch(self, X: Any, y: Any) -> Array:
+    def _check_batch(self, X: Any, y: Any, where: str) -> Array:
         """The batch as one block: a row per feature, then the labels."""
-        X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
+        X, y = batch_array(X, "X", where), batch_array(y, "y", where)
         if X.ndim != 2 or X.shape[1] != len(self.inputs) or X.shape[0] == 0:
             raise ShapeError(
-                f"batched: X must have shape (samples, {len(self.inputs)}) with samples > 0, got {X.shape}"
+                f"{where}: X must have shape (samples, {len(self.inputs)}) with samples > 0, got {X.shape}"
             )
         if y.shape != (X.shape[0],):
-            raise ShapeError(f"batched: y must have shape ({X.shape[0]},) to match X, got {y.shape}")
-        for name, array in (("X", X), ("y", y)):
-            if not np.isfinite(array).all():
-                raise NonFiniteError(f"batched: {name} contains NaN or infinity")
+            raise ShapeError(f"{where}: y must have shape ({X.shape[0]},) to match X, got {y.shape}")
         samples = np.empty((X.shape[1] + 1, X.shape[0]))
         samples[:-1], samples[-1] = X.T, y
         return samples
@@ -200,9 +203,13 @@ class BatchedLoss:
 
     def loss(self, X: Any, y: Any) -> float:
         """The total loss on the batch (forward only; no gradient is touched)."""
-        samples = self._check_batch(X, y)
-        with np.errstate(all="ignore"), _blas_limited(self.blas_threads):  # non-finite: checked by step
+        samples = self._check_batch(X, y, "batched.loss")
+        with np.errstate(all="ignore"), _blas_limited(self.blas_threads):
             total, run = self._forward(samples)
+        if not np.isfinite(total):
+            raise NonFiniteError(
+                f"batched.loss: the loss is {total!r} (step() names the op and sample that made it)"
+            )
         self._keep_outputs(run)
         return total
 
@@ -212,15 +219,15 @@ class BatchedLoss:
         Like ``Value.backward``, gradients accumulate: zero them between training steps. On an error
         (a typed error naming the op and the sample), no ``.grad`` is changed.
         """
-        total, grads = self.value_and_grad(X, y)
+        total, grads = self.value_and_grad(X, y, "batched.step")
         for p, g in zip(self.params, grads.tolist()):
             p.grad += g
         return total
 
-    def value_and_grad(self, X: Any, y: Any) -> tuple[float, Array]:
+    def value_and_grad(self, X: Any, y: Any, where: str = "batched.value_and_grad") -> tuple[float, Array]:
         """The total loss on the batch and its gradient, one entry per parameter of ``params`` (0 for a
-        parameter the loss does not use); no ``.grad`` is touched."""
-        samples = self._check_batch(X, y)
+        parameter the loss does not use); no ``.grad`` is touched. ``where`` names the caller in errors."""
+        samples = self._check_batch(X, y, where)
         _keep_freed_memory()
         with np.errstate(all="ignore"), _blas_limited(self.blas_threads):
             total, run = self._forward(samples)
@@ -230,7 +237,9 @@ class BatchedLoss:
             if not np.isfinite(used_grads).all():
                 run.checked = True
                 self._backward(run)
-                raise OperationOverflowError("batched: a parameter's gradient is not a finite float")
+                raise OperationOverflowError(f"{where}: a parameter's gradient is not a finite float")
+            if not np.isfinite(total):  # a non-finite constant penalty, say: no op to name
+                raise NonFiniteError(f"{where}: the loss is {total!r}")
         self._keep_outputs(run)
         grads = np.zeros(len(self.params))
         grads[[self._param_index[p] for p in used]] = used_grads
@@ -279,11 +288,53 @@ _malloc_tuned = False
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
+def batch_array(data: Any, name: str, where: str) -> Array:
+    """``data`` (X or y: an array or nested lists of real numbers) as a float64 array, or a typed error
+    naming ``where`` and ``name``: numpy would read ``True`` as 1.0, ``"1.5"`` as 1.5 and a ragged list
+    as an object array, and turn 10**400 into an OverflowError."""
+    if isinstance(data, np.ndarray) and data.dtype.kind in "fiu":
+        array = data.astype(np.float64, copy=False)
+    else:
+        if isinstance(data, np.ndarray) and data.dtype.kind != "O":
+            raise OperandTypeError(f"{where}: {name} must hold real numbers, got an array of {data.dtype}")
+        rows = data.tolist() if isinstance(data, np.ndarray) else data
+        _check_reals(rows, name, where)
+        try:
+            array = np.asarray(rows, dtype=np.float64)
+        except OverflowError:
+            raise NonFiniteError(f"{where}: {name} holds a number too large for a float") from None
+        except (ValueError, TypeError):
+            raise ShapeError(f"{where}: {name} must be a rectangular array, got {show(rows)}") from None
+    if not np.isfinite(array).all():
+        raise NonFiniteError(f"{where}: {name} contains NaN or infinity")
+    return array
+
+
+def _check_reals(rows: Any, name: str, where: str) -> None:
+    """Every leaf of nested lists and tuples is a real number (a bool is not), walked with a stack (in
+    reverse, so that the first offender is the one named)."""
+    stack = [rows]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        elif isinstance(item, np.ndarray):  # a list of rows, each an array
+            stack.extend(reversed(item.tolist() if item.ndim else [item.item()]))
+        elif isinstance(item, bool) or not isinstance(item, numbers.Real):
+            raise OperandTypeError(
+                f"{where}: {name} must hold real numbers, got {type(item).__name__} {show(item)}"
+            )
+
+
 def _unique_params(params: Sequence[Value]) -> list[Value]:
+    if isinstance(params, (str, bytes, Value)) or not isinstance(params, Iterable):
+        raise OperandTypeError(f"batched.compile: params must be a sequence of Values, got {show(params)}")
     unique: dict[Value, None] = {}
     for p in params:
         if not isinstance(p, Value):
-            raise OperandTypeError(f"batched.compile: params must be Values, got {type(p).__name__} {p!r}")
+            raise OperandTypeError(
+                f"batched.compile: params must be Values, got {type(p).__name__} {show(p)}"
+            )
         unique[p] = None
     return list(unique)
 
@@ -300,7 +351,7 @@ def _trace(
     sample_root, outputs = result if isinstance(result, tuple) and len(result) == 2 else (result, [])
     if not isinstance(sample_root, Value):
         raise OperandTypeError(f"batched.compile: sample_loss must return a Value, got {show(sample_root)}")
-    outputs = list(outputs)
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     if not all(isinstance(v, Value) for v in outputs):
         raise OperandTypeError(
             f"batched.compile: the outputs of sample_loss must be Values, got {show(outputs)}"
@@ -308,7 +359,7 @@ def _trace(
     penalty_result = penalty() if penalty is not None else 0.0
     if isinstance(penalty_result, Value):
         return sample_root, outputs, penalty_result, 0.0
-    return sample_root, outputs, None, float(penalty_result)
+    return sample_root, outputs, None, as_real(penalty_result, "batched.compile: penalty()")
 
 
 def compile(
