@@ -319,3 +319,14 @@ def test_non_finite_losses_and_hostile_compile_arguments_are_typed() -> None:
         with pytest.raises(NonFiniteError, match=rf"^batched\.{name}: the loss is inf"):
             call([[1.0], [1.0]], [0.0, 0.0])
     assert w.grad == 0.0
+
+
+def test_a_sample_loss_that_fails_is_named_in_a_typed_error() -> None:
+    w = Value(1.0, "w")
+    with pytest.raises(ValueError, match=r"^batched\.compile: sample_loss\(x, y\) raised IndexError"):
+        batched.compile(lambda x, t: w * x[1], [w], [1.0], 0.0)
+    with pytest.raises(ValueError, match=r"^batched\.compile: sample_loss\(x, y\) raised TypeError"):
+        batched.compile(int, [w], [1.0], 0.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"blas_threads must be an int in \[1, 1024\] or None, got 1000"):
+        batched.compile(lambda x, t: w * x[0], [w], [1.0], 0.0, blas_threads=10**400)
+    assert w.grad == 0.0

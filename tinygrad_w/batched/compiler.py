@@ -61,6 +61,8 @@ from tinygrad_w.errors import (
     OperandTypeError,
     OperationOverflowError,
     ShapeError,
+    TinygradError,
+    naming,
 )
 
 __all__ = ["BatchedLoss", "compile"]
@@ -92,9 +94,9 @@ class BatchedLoss:
     ) -> None:
         if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
             raise ArgumentError(f"batched.compile: reduction must be 'mean' or 'sum', got {show(reduction)}")
-        if blas_threads is not None and (type(blas_threads) is not int or blas_threads < 1):
+        if blas_threads is not None and (type(blas_threads) is not int or not 1 <= blas_threads <= 1024):
             raise ArgumentError(
-                f"batched.compile: blas_threads must be an int >= 1 or None, got {show(blas_threads)}"
+                f"batched.compile: blas_threads must be an int in [1, 1024] or None, got {show(blas_threads)}"
             )
         for name, function in (("sample_loss", sample_loss), ("penalty", penalty)):
             if not callable(function) and not (name == "penalty" and function is None):
@@ -327,7 +329,11 @@ def _check_reals(rows: Any, name: str, where: str) -> None:
 
 
 def _unique_params(params: Sequence[Value]) -> list[Value]:
-    if isinstance(params, (str, bytes, Value)) or not isinstance(params, Iterable):
+    if (
+        isinstance(params, (str, bytes, Value))
+        or not isinstance(params, Iterable)
+        or (isinstance(params, np.ndarray) and params.ndim != 1)
+    ):
         raise OperandTypeError(f"batched.compile: params must be a sequence of Values, got {show(params)}")
     unique: dict[Value, None] = {}
     for p in params:
@@ -347,7 +353,16 @@ def _trace(
 ) -> tuple[Value, list[Value], Value | None, float]:
     """The sample's loss on the symbolic inputs (and the outputs it names), and the penalty: a Value,
     or a plain number."""
-    result = sample_loss(inputs, target)
+    with naming("batched.compile"):
+        try:
+            result = sample_loss(inputs, target)
+        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            if isinstance(exc, TinygradError):
+                raise
+            # a mistake in the user's function (or a function that is not a loss at all): say where it was
+            raise ArgumentError(
+                f"batched.compile: sample_loss(x, y) raised {type(exc).__name__}: {show(str(exc))}"
+            ) from exc
     sample_root, outputs = result if isinstance(result, tuple) and len(result) == 2 else (result, [])
     if not isinstance(sample_root, Value):
         raise OperandTypeError(f"batched.compile: sample_loss must return a Value, got {show(sample_root)}")
@@ -356,7 +371,8 @@ def _trace(
         raise OperandTypeError(
             f"batched.compile: the outputs of sample_loss must be Values, got {show(outputs)}"
         )
-    penalty_result = penalty() if penalty is not None else 0.0
+    with naming("batched.compile: penalty()"):
+        penalty_result = penalty() if penalty is not None else 0.0
     if isinstance(penalty_result, Value):
         return sample_root, outputs, penalty_result, 0.0
     return sample_root, outputs, None, as_real(penalty_result, "batched.compile: penalty()")

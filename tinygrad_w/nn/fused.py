@@ -11,9 +11,11 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from tinygrad_w.core.ops import Op
 from tinygrad_w.core.value import Value, apply, as_real
-from tinygrad_w.errors import ShapeError
+from tinygrad_w.errors import OperandTypeError, ShapeError, show
 
 
 def linear_forward(m: Any, *wxb: Any) -> Any:
@@ -31,6 +33,15 @@ LINEAR = Op("linear", linear_forward, linear_derivative, symbol="Σ w·x + b", l
 
 def linear(weights: Sequence[Value | float], inputs: Sequence[Value | float], bias: Value | float) -> Value:
     """b + Σ w_i·x_i as a single node: the value of the chain of * and + it replaces."""
+    for name, given in (("weights", weights), ("inputs", inputs)):
+        if (
+            isinstance(given, (str, bytes))
+            or not isinstance(given, (Sequence, np.ndarray))
+            or (isinstance(given, np.ndarray) and given.ndim != 1)
+        ):
+            raise OperandTypeError(
+                f"linear: {name} must be a sequence of Values or numbers, got {show(given)}"
+            )
     if len(weights) != len(inputs):
         raise ShapeError(f"linear: {len(weights)} weights but {len(inputs)} inputs")
     return apply(

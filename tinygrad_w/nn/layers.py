@@ -440,7 +440,11 @@ def _sum(xs: list[float]) -> float:
 
 def _stat_numbers(values: object) -> list[float]:
     """The numbers ``weight_stats`` summarizes: each Value's data, each real number as a float."""
-    if isinstance(values, (str, bytes, Mapping, Value)) or not isinstance(values, Iterable):
+    if (
+        isinstance(values, (str, bytes, Mapping, Value))
+        or not isinstance(values, Iterable)
+        or (isinstance(values, np.ndarray) and values.ndim != 1)
+    ):
         raise OperandTypeError(
             f"weight_stats: values must be a sequence of Values or numbers, got "
             f"{type(values).__name__} {show(values)}"
