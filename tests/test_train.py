@@ -524,3 +524,18 @@ def test_plot_refuses_an_unknown_format_before_drawing(tmp_path: Path, history: 
     ):
         history.plot(tmp_path / "h.xyz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_pauses_the_collector_only_inside_its_steps() -> None:
+    import gc
+
+    X, y = data.moons(20, noise=0.1, seed=0)
+    seen: list[bool] = []
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        model = nn.MLP(2, [4, 1], seed=0)
+        fit(model, X, y, loss="hinge", epochs=2, engine="scalar", progress=False,
+            callback=lambda *args: seen.append(gc.isenabled()))  # fmt: skip
+        assert gc.isenabled() is enabled
+    gc.enable()
+    assert seen == [True, True, False, False]  # callbacks run between steps, with the user's setting
