@@ -33,15 +33,16 @@ LINEAR = Op("linear", linear_forward, linear_derivative, symbol="Σ w·x + b", l
 
 def linear(weights: Sequence[Value | float], inputs: Sequence[Value | float], bias: Value | float) -> Value:
     """b + Σ w_i·x_i as a single node: the value of the chain of * and + it replaces."""
-    for name, given in (("weights", weights), ("inputs", inputs)):
-        if (
-            isinstance(given, (str, bytes))
-            or not isinstance(given, (Sequence, np.ndarray))
-            or (isinstance(given, np.ndarray) and given.ndim != 1)
-        ):
-            raise OperandTypeError(
-                f"linear: {name} must be a sequence of Values or numbers, got {show(given)}"
-            )
+    if type(weights) not in (list, tuple) or type(inputs) not in (list, tuple):  # speed: lists pass at once
+        for name, given in (("weights", weights), ("inputs", inputs)):
+            if (
+                isinstance(given, (str, bytes))
+                or not isinstance(given, (Sequence, np.ndarray))
+                or (isinstance(given, np.ndarray) and given.ndim != 1)
+            ):
+                raise OperandTypeError(
+                    f"linear: {name} must be a sequence of Values or numbers, got {show(given)}"
+                )
     if len(weights) != len(inputs):
         raise ShapeError(f"linear: {len(weights)} weights but {len(inputs)} inputs")
     return apply(
