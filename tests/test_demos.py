@@ -334,7 +334,7 @@ def test_dropout_narrows_the_gap_between_train_and_held_out_accuracy(demo_dir: P
 
 def test_a_demo_run_without_the_package_says_how_to_run_it(tmp_path: Path) -> None:
     # -S: no site-packages, so neither tinygrad_w nor its dependencies can be imported
-    for name in ("engine_tour", "moons"):
+    for name in ("engine_tour", "moons", "draw_graphs"):
         completed = subprocess.run(
             [sys.executable, "-S", str(DEMOS / f"{name}.py"), "--quick", "--out", str(tmp_path)],
             cwd=ROOT,
