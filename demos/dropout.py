@@ -87,7 +87,8 @@ def replayed(model: Sequential, hidden: int) -> batched.BatchedLoss:
         score = layer3(h2)  # one neuron: a Value
         return (1.0 - score * label).relu(), [score]
 
-    return batched.compile(sample_loss, model.parameters(), [0.0] * (2 + 2 * hidden), 1.0)
+    # blas_threads=None: no BLAS thread limit switched on and off at every step (the arrays are tiny)
+    return batched.compile(sample_loss, model.parameters(), [0.0] * (2 + 2 * hidden), 1.0, blas_threads=None)
 
 
 def with_masks(model: Sequential, X: list[list[float]], hidden: int, training: bool) -> np.ndarray:
