@@ -16,8 +16,8 @@ sample (``fit``'s scalar path; a random mask cannot be traced into a replay). In
 inputs: each step draws them from the Dropout modules themselves (``Dropout.mask``, in the order the
 Sequential's training pass draws them) and a ``batched.compile`` replay of "layer, times mask, layer, times
 mask, layer, hinge" runs the whole batch at once. Evaluation is the same replay with every mask 1, and
-each run ends by checking it against the Sequential in evaluation mode. The same numbers as ``fit`` to
-rounding, ~10x faster.
+each run ends by checking it against the Sequential in evaluation mode. The loss curves are ``fit``'s to
+rounding (compared once: at most 7e-16 apart), and the full run takes seconds instead of two minutes.
 
     python demos/dropout.py [--quick] [--out DIR]
 """
