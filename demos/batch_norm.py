@@ -43,12 +43,12 @@ def build(depth: int, width: int, activation: str, batch_norm: bool) -> Sequenti
     modules: list[Any] = []
     fan_in = 2
     for index in range(1, depth + 1):
-        modules.append(Layer(fan_in, width, "linear", rng=rng, index=index))
+        modules.append(Layer(fan_in, width, "linear", rng=rng, index=index, fused=True))
         if batch_norm:
             modules.append(BatchNorm1d(width, label=f"BN{index}"))
         modules.append(Activation(activation))
         fan_in = width
-    modules.append(Layer(fan_in, 1, "linear", rng=rng, index=depth + 1))
+    modules.append(Layer(fan_in, 1, "linear", rng=rng, index=depth + 1, fused=True))
     return Sequential(*modules)
 
 

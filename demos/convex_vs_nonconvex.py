@@ -12,7 +12,7 @@ zero. Gradient descent goes where the slope from its starting point leads: after
 steps, different seeds sit at different losses, some in a deep valley, some still on a plateau where
 the function fits only part of the data (the table gives each one's final gradient norm).
 
-Both models are trained by full-batch gradient descent (SGD on the whole data set, constant step) on
+Both models are trained by full-batch gradient descent (p ← p - lr·∂loss/∂p, constant step) on
 the same noisy samples of sin(3x); the loss is replayed on the whole batch with the batched path
 (``tinygrad_w.batched.compile``), because the hidden-layer runs take tens of thousands of steps.
 
@@ -34,7 +34,6 @@ from _common import parse_args, print_table, progress, pyplot, save_figure, writ
 import numpy as np
 
 from tinygrad_w import Value, batched, nn
-from tinygrad_w.train import optim
 
 NAME = "convex_vs_nonconvex"
 SEED = 0
@@ -57,18 +56,18 @@ def gradient_descent(model: nn.MLP, X: np.ndarray, y: np.ndarray, lr: float, ste
     def squared_error(x: list[Value], target: Value) -> Value:
         return (model(x) - target) ** 2
 
-    mse = batched.compile(squared_error, parameters, [0.0], 0.0)
-    optimizer = optim.SGD(parameters, lr=lr)
+    # blas_threads=None: no BLAS thread limit switched on and off at every step (the arrays are tiny)
+    mse = batched.compile(squared_error, parameters, [0.0], 0.0, blas_threads=None)
     losses, path = [], [[p.data for p in parameters]]
     for _ in range(steps):
-        optimizer.zero_grad()
-        losses.append(mse.step(X, y))
-        optimizer.step()
+        loss, gradient = mse.value_and_grad(X, y)
+        losses.append(loss)
+        for p, g in zip(parameters, gradient.tolist()):  # the step itself: p ← p - lr·∂loss/∂p
+            p.data -= lr * g
         if len(parameters) == 2:
             path.append([p.data for p in parameters])
-    optimizer.zero_grad()
-    final = mse.step(X, y)  # the loss and gradient where descent ended
-    grad_norm = math.sqrt(sum(p.grad**2 for p in parameters))
+    final, gradient = mse.value_and_grad(X, y)  # the loss and gradient where descent ended
+    grad_norm = float(np.linalg.norm(gradient))
     return {"losses": [*losses, final], "final_loss": final, "grad_norm": grad_norm, "path": path}
 
 

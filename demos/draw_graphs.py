@@ -16,6 +16,10 @@ import argparse
 import time
 from pathlib import Path
 
+# _common first: it says how to run the demos when a package is missing.
+import _common  # noqa: F401
+
+# isort: split
 from tinygrad_w import Value, nn, viz
 from tinygrad_w.errors import RenderError
 from tinygrad_w.train import data, fit, losses, optim

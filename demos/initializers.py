@@ -18,19 +18,26 @@ Measured at initialization: the largest |w| of each layer against the formula's 
 deviation) of each layer's activations over a batch, and each layer's gradient norm. Then each network is
 trained and the loss curves are compared.
 
+Speed: the measurements at initialization and the final accuracies come from one ``batched.compile``
+replay per activation (the hinge loss on the batch, with every hidden unit's output kept), fed each
+network's weights in turn, instead of one Value graph per sample; ``fit`` trains on its batched engine.
+
     python demos/initializers.py [--quick] [--out DIR]
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 import sys
 from pathlib import Path
 
+# _common first: it says how to run the demos when a package is missing.
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import Value, nn, train
+# isort: split
+import numpy as np
+
+from tinygrad_w import Value, batched, nn, train
 from tinygrad_w.errors import DivergenceError
 from tinygrad_w.train import data, losses, optim
 
@@ -61,22 +68,38 @@ def mean_lists(lists: list[list[float]]) -> list[float]:
     return [sum(column) / len(column) for column in zip(*lists)]
 
 
-def activation_spread(model: nn.MLP, rows: list[list[float]]) -> list[float]:
-    """Standard deviation of each layer's outputs over the batch and the layer's units (hidden layers)."""
-    spreads = []
-    layer_inputs: list[list[Value | float]] = [list(row) for row in rows]
-    for layer in model.layers[:-1]:
-        layer_inputs = [layer(x) for x in layer_inputs]
-        spreads.append(statistics.pstdev(float(v.data) for x in layer_inputs for v in x))
-    return spreads
+class Probe:
+    """A depth x width network's hinge loss relu(1 - y·score) on the batch, traced once, keeping every
+    unit's output (hidden layers, then the score). Any network of that shape and activation is measured
+    by copying its weights into the traced one: the replay reads the weights at each call."""
 
+    def __init__(self, depth: int, width: int, activation: str, rows: list[list[float]], labels: list[int]):
+        self.model = make_model(depth, width, activation, "he_uniform")
+        self.X, self.y, self.width = np.array(rows), np.array(labels, dtype=float), width
+        self.replay = batched.compile(self._sample_loss, self.model.parameters(), rows[0], float(labels[0]))
+        where = {id(p): k for k, p in enumerate(self.model.parameters())}
+        self.weight_indices = [[where[id(w)] for w in layer.weights()] for layer in self.model.layers]
 
-def layer_grad_norms(model: nn.MLP, rows: list[list[float]], labels: list[int]) -> list[float]:
-    """‖∂loss/∂W_l‖ for each layer at initialization (hinge loss on the batch)."""
-    loss = losses.hinge([model(row) for row in rows], labels)
-    model.zero_grad()
-    loss.backward()
-    return [math.sqrt(sum(w.grad**2 for w in layer.weights())) for layer in model.layers]
+    def _sample_loss(self, x: list[Value], label: Value) -> tuple[Value, list[Value]]:
+        units: list[Value] = []
+        values: list[Value] = x
+        for layer in self.model.layers:
+            out = layer(values)
+            values = out if isinstance(out, list) else [out]  # the last layer's one neuron: a Value
+            units += values
+        return (1.0 - values[0] * label).relu(), units
+
+    def measure(self, model: nn.MLP) -> tuple[list[float], list[float], list[float]]:
+        """For ``model`` on the batch: the std of each hidden layer's outputs (over samples and units),
+        ‖∂loss/∂W‖ of each layer, and the score of each sample."""
+        for traced, own in zip(self.model.parameters(), model.parameters()):
+            traced.data = own.data
+        _, grads = self.replay.value_and_grad(self.X, self.y)
+        outputs = self.replay.last_outputs  # one row per unit, one column per sample
+        hidden = len(self.model.layers) - 1
+        spreads = [float(outputs[k * self.width : (k + 1) * self.width].std()) for k in range(hidden)]
+        norms = [float(np.sqrt(np.sum(grads[indices] ** 2))) for indices in self.weight_indices]
+        return spreads, norms, outputs[-1].tolist()
 
 
 def main() -> int:
@@ -105,14 +128,18 @@ def main() -> int:
 
     # 2. Spread of activations and gradient norms per layer at initialization.
     at_init: dict[str, dict[str, dict[str, list[float]]]] = {}
+    probes = {activation: Probe(depth, width, activation, rows, labels) for activation in ("tanh", "relu")}
     for activation in ("tanh", "relu"):
         at_init[activation] = {}
         for scheme in SCHEMES:
             # averaged over a few independently drawn networks: one draw of a narrow layer is noisy
-            models = [make_model(depth, width, activation, scheme, SEED + k) for k in range(draws)]
+            measured = [
+                probes[activation].measure(make_model(depth, width, activation, scheme, SEED + k))
+                for k in range(draws)
+            ]
             at_init[activation][scheme] = {
-                "activation_std": mean_lists([activation_spread(model, rows) for model in models]),
-                "grad_norm": mean_lists([layer_grad_norms(model, rows, labels) for model in models]),
+                "activation_std": mean_lists([spreads for spreads, _, _ in measured]),
+                "grad_norm": mean_lists([norms for _, norms, _ in measured]),
             }
         hidden = depth - 1
         print_table(
@@ -166,7 +193,7 @@ def main() -> int:
                 history = error.history
                 diverged = f"epoch {error.epoch}"
             curves[activation][scheme] = list(history.loss)
-            accuracy = losses.accuracy([model(row) for row in rows], labels)  # the last good weights
+            accuracy = losses.accuracy(probes[activation].measure(model)[2], labels)  # the last good weights
             first = history.loss[0] if history.loss else math.nan
             last = history.loss[-1] if history.loss else math.nan
             final_rows.append([activation, scheme, first, last, accuracy, diverged])

@@ -10,7 +10,8 @@ The recipe is micrograd's demo notebook, step for step:
   = 0..99. Steps are counted from 1 here, as fit counts epochs: step s uses 1.0 - 0.9·(s-1)/100.
 
 It prints the loss and accuracy as training goes and the time per step, and writes the decision boundary,
-the loss curve and a drawing of the trained network.
+the loss curve, a drawing of the trained network, and training as an animation
+(``training/index.html``, a page with a slider, and ``training/training.gif``).
 
     python demos/moons.py [--quick] [--out DIR] [--seed N] [--unfused]
 """
@@ -50,7 +51,8 @@ def train(
     steps: int,
     log: bool = True,
     engine: str = "auto",
-) -> dict[str, list[float]]:
+    record_weights: bool = False,
+) -> train_module.History:
     """Full-batch SGD on hinge loss + 1e-4·Σp², the learning rate decaying linearly. Returns the curves.
 
     ``fit`` runs micrograd's loop: scores = model(x) for every sample, loss = hinge + penalty, zero the
@@ -82,7 +84,13 @@ def train(
         progress=False,
         callback=report,
         engine=engine,
+        record_weights=record_weights,
     )
+    return history
+
+
+def curves_of(history: train_module.History) -> dict[str, list[float]]:
+    """The per-step numbers of a History that the tables, figures and CSV use."""
     columns = ("loss", "data_loss", "penalty", "accuracy", "lr", "seconds")
     return {name: list(getattr(history, name)) for name in columns}
 
@@ -123,7 +131,7 @@ def seed_sweep(count: int, samples: int, steps: int, fused: bool) -> list[list[o
     for seed in range(count):
         rows, labels = data.moons(samples, noise=0.1, seed=seed)
         model = nn.MLP(2, [16, 16, 1], seed=seed, fused=fused)
-        curves = train(model, rows, labels, steps, log=False)
+        curves = curves_of(train(model, rows, labels, steps, log=False))
         accuracy = losses.accuracy([model(row) for row in rows], labels)
         first_perfect = next((k + 1 for k, a in enumerate(curves["accuracy"]) if a == 1.0), None)
         rows_out.append([seed, curves["loss"][-1], accuracy, "-" if first_perfect is None else first_perfect])
@@ -143,7 +151,7 @@ def time_paths(rows: list[list[float]], labels: list[int], seed: int, steps: int
     times = {}
     for name, (fused, engine) in PATHS.items():
         model = nn.MLP(2, [16, 16, 1], seed=seed, fused=fused)
-        curves = train(model, rows, labels, steps, log=False, engine=engine)
+        curves = curves_of(train(model, rows, labels, steps, log=False, engine=engine))
         times[name] = 1000 * sum(curves["seconds"]) / steps
     return times
 
@@ -164,7 +172,8 @@ def main() -> int:
     )
     print(f"path: {path}; engine: fit's default (batched replay when the loss can be traced)")
 
-    curves = train(model, rows, labels, steps)
+    history = train(model, rows, labels, steps, record_weights=True)
+    curves = curves_of(history)
     total_seconds = sum(curves["seconds"])
     per_step_ms = 1000 * total_seconds / steps
     print_table(
@@ -246,6 +255,11 @@ def main() -> int:
     drawing = viz.draw_network(model, input_names=["x0", "x1"])  # x_k meets the weights w_k
     viz.render(drawing, args.out / "network.dot")
     print(f"wrote {viz.render(drawing, args.out / 'network.png')}")
+    # Training as an animation: the network after every step, with the loss curve (a page and a GIF).
+    page = viz.animate_training(
+        model, history, args.out / "training", input_names=["x0", "x1"], title="moons: training, step by step"
+    )
+    print(f"wrote {page} and {page.with_name('training.gif')} (open the page in a browser)")
 
     columns = ["loss", "data_loss", "penalty", "accuracy", "lr", "seconds"]
     write_csv(

@@ -4,7 +4,8 @@
 (``L{layer}.N{neuron}.w{input}`` and ``L{layer}.N{neuron}.b``). This demo trains an MLP 2-4-1 (tanh) on the
 two moons and prints a few chosen weights as a table, one row per epoch, and plots them. Each SGD step
 moves a weight by -lr·∂loss/∂w, so the steps are large while the loss is steep and shrink as training
-settles.
+settles. It also writes the whole network as an animation, epoch by epoch (``training/index.html``, a page
+with a slider, and ``training/training.gif``): every weight's edge and value beside the loss curve.
 
     python demos/weights_over_epochs.py [--quick] [--out DIR] [--weights L1.N0.w0,L2.N0.b,...]
 """
@@ -17,7 +18,7 @@ import sys
 
 from _common import parse_args, print_table, pyplot, save_figure, write_csv, write_json
 
-from tinygrad_w import nn, train
+from tinygrad_w import nn, train, viz
 from tinygrad_w.train import data, optim
 
 NAME = "weights_over_epochs"
@@ -94,6 +95,15 @@ def main() -> int:
     ax.set_title("chosen weights over epochs")
     ax.legend(fontsize=8)
     save_figure(fig, args.out / "weights_over_epochs.png")
+
+    page = viz.animate_training(
+        model,
+        history,
+        args.out / "training",
+        input_names=["x0", "x1"],
+        title="MLP 2-4-1: every weight, epoch by epoch",
+    )
+    print(f"wrote {page} and {page.with_name('training.gif')} (open the page in a browser)")
 
     write_csv(
         args.out / "weights_over_epochs.csv",

@@ -3,6 +3,7 @@ exit status (0 ok, 1 failed check, 2 bad usage or input) and one-line errors wit
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -205,6 +206,20 @@ def test_demo_lists_the_repository_demos() -> None:
     result = run("demo")
     assert result.returncode == 0
     assert f"demos in {REPO / 'demos'}" in result.stdout
+
+
+def test_demo_list_prints_each_demos_whole_first_paragraph_wrapped() -> None:
+    if not (REPO / "demos").is_dir():
+        pytest.skip("no demos/ in this checkout")
+    listing = run("demo").stdout
+    assert all(len(line) <= 100 for line in listing.splitlines())
+    joined = " ".join(listing.split())
+    for path in sorted((REPO / "demos").glob("[!_]*.py")):
+        docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        paragraph = " ".join(docstring.split("\n\n", 1)[0].split())
+        assert f"{path.stem} {paragraph}" in joined, path.stem
+    # draw_graphs' first paragraph spans two lines of its docstring: both are listed
+    assert "and training as an animation." in listing
 
 
 def test_console_script_is_declared() -> None:

@@ -22,7 +22,14 @@ DEMOS = ROOT / "demos"
 
 # demo -> the figures (and other files) it must write
 EXPECTED_FILES: dict[str, list[str]] = {
-    "moons": ["decision_boundary.png", "loss_curve.png", "network.dot", "curves.csv"],
+    "moons": [
+        "decision_boundary.png",
+        "loss_curve.png",
+        "network.dot",
+        "curves.csv",
+        "training/index.html",
+        "training/training.gif",
+    ],
     "zero_init_symmetry": ["symmetry.png", "unit_weights.csv"],
     "initializers": ["initializers.png", "bounds.csv"],
     "l1_vs_l2": ["l1_vs_l2.png", "histograms.png", "summary.csv"],
@@ -35,7 +42,12 @@ EXPECTED_FILES: dict[str, list[str]] = {
     ],
     "vanishing_gradients": ["gradient_norms.png", "gradient_norms.csv"],
     "learning_rate": ["learning_rates.png", "schedulers.png", "curves.csv"],
-    "weights_over_epochs": ["weights_over_epochs.png", "weights_over_epochs.csv"],
+    "weights_over_epochs": [
+        "weights_over_epochs.png",
+        "weights_over_epochs.csv",
+        "training/index.html",
+        "training/training.gif",
+    ],
     "batch_norm": ["batch_norm.png", "at_init.csv"],
     "convex_vs_nonconvex": ["convex_vs_nonconvex.png", "runs.csv"],
     "dropout": ["dropout.png", "accuracy.csv"],
@@ -267,6 +279,44 @@ def test_weights_over_epochs_table(demo_dir: Path) -> None:
     assert table[0] != table[-1]
 
 
+def _pixels_near(image: Any, colour: str, tolerance: int = 24) -> int:
+    """How many pixels of an RGB image are within ``tolerance`` (per channel) of ``#rrggbb``."""
+    target = [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
+    return sum(
+        count
+        for count, pixel in image.getcolors(maxcolors=1 << 24)
+        if all(abs(a - b) <= tolerance for a, b in zip(pixel, target))
+    )
+
+
+@pytest.mark.parametrize(("name", "epochs_key"), [("moons", "steps"), ("weights_over_epochs", "epochs")])
+def test_quick_runs_write_the_training_animation_with_the_network_and_the_loss_curve(
+    name: str, epochs_key: str, demo_dir: Path, dot_binary: str
+) -> None:
+    from PIL import Image
+
+    from tinygrad_w.viz.colours import HIGHLIGHT, NEGATIVE, POSITIVE
+    from tinygrad_w.viz.gif import MAX_GIF_FRAMES
+
+    run = quick_run(name, demo_dir)
+    epochs = run.results()[epochs_key]
+    folder = run.out / "training"
+    assert f"wrote {folder / 'index.html'} and {folder / 'training.gif'}" in run.stdout
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert "<svg" in page and 'src="http' not in page and 'href="http' not in page  # self-contained
+    assert f"Epoch {epochs} of {epochs}" in page
+    with Image.open(folder / "training.gif") as gif:
+        assert gif.n_frames == min(epochs + 1, MAX_GIF_FRAMES)  # epoch 0 (before training) and every epoch
+        gif.seek(gif.n_frames - 1)
+        last = gif.convert("RGB")
+    # the loss panel on the left: its curve and the marker of the current epoch
+    curve = last.crop((0, 0, 420, 300))
+    assert _pixels_near(curve, POSITIVE) > 100 and _pixels_near(curve, HIGHLIGHT) > 20
+    # the network on the right: edges of positive and of negative weights
+    network = last.crop((420, 0, last.width, last.height))
+    assert _pixels_near(network, POSITIVE) > 500 and _pixels_near(network, NEGATIVE) > 500
+
+
 def test_weights_over_epochs_rejects_an_unknown_label(tmp_path: Path) -> None:
     completed = subprocess.run(
         [
@@ -330,11 +380,13 @@ def test_dropout_narrows_the_gap_between_train_and_held_out_accuracy(demo_dir: P
     assert plain["train"] > plain["held_out"] + 0.1  # the problem over-fits without dropout
     assert dropped["gap"] < plain["gap"]
     assert dropped["held_out"] > plain["held_out"]
+    # trained on a batched replay with the masks as inputs: in eval mode it is the Sequential itself
+    assert results["replay_vs_model"] < 1e-9
 
 
 def test_a_demo_run_without_the_package_says_how_to_run_it(tmp_path: Path) -> None:
     # -S: no site-packages, so neither tinygrad_w nor its dependencies can be imported
-    for name in ("engine_tour", "moons"):
+    for name in ("engine_tour", "moons", "draw_graphs"):
         completed = subprocess.run(
             [sys.executable, "-S", str(DEMOS / f"{name}.py"), "--quick", "--out", str(tmp_path)],
             cwd=ROOT,

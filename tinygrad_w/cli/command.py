@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -221,12 +222,14 @@ def find_demos(package_dir: Path | None = None) -> Path | None:
 
 
 def _demo_summary(path: Path) -> str:
-    """The first line of a demo's docstring (read as a syntax tree; the demo is not run)."""
+    """The first paragraph of a demo's docstring, its lines joined into one (read as a syntax tree; the
+    demo is not run)."""
     try:
         docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return ""
-    return docstring.strip().splitlines()[0] if docstring else ""
+    paragraph = (docstring or "").strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -240,8 +243,11 @@ def _demo(args: argparse.Namespace) -> int:
     if args.name is None:
         print(f"demos in {folder}:")
         width = max((len(name) for name in demos), default=0)
-        for name, path in demos.items():
-            print(f"  {name.ljust(width)}  {_demo_summary(path)}".rstrip())
+        indent = " " * (width + 4)
+        for name, path in demos.items():  # each description wrapped under its own column
+            lines = textwrap.wrap(_demo_summary(path), width=max(40, 100 - len(indent))) or [""]
+            print(f"  {name.ljust(width)}  {lines[0]}".rstrip())
+            print("".join(f"{indent}{line}\n" for line in lines[1:]), end="")
         print(f"run one with: {PROG} demo NAME [-- ARGS]")
         return EXIT_OK
     name = args.name.removesuffix(".py")
