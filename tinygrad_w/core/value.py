@@ -96,7 +96,7 @@ def operand(x: object, where: str) -> Value | float:  # a Value, or a number as 
 
 
 def numbers_in(operands: tuple[Value | float, ...]) -> list[float]:  # each Value's data, each constant
-    return [x.data if isinstance(x, Value) else x for x in operands]
+    return [x if type(x) is float else x.data for x in operands]  # type: ignore[union-attr]
 
 
 def apply(op: ops.Op, operands: tuple[Value | float, ...]) -> Value:
