@@ -38,7 +38,7 @@ from typing import Any
 from tinygrad_w.checks import count_setting, flag_setting, real_setting
 from tinygrad_w.core.value import Value, operand
 from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, naming, show
-from tinygrad_w.nn.layers import ACTIVATIONS, ModelWeightStats, Module, weight_stats
+from tinygrad_w.nn.layers import ACTIVATIONS, ModelWeightStats, Module, ParameterFree, weight_stats
 
 __all__ = ["Activation", "BatchNorm1d", "Sequential"]
 
@@ -180,7 +180,7 @@ def _sum(values: Sequence[Value]) -> Value:
     return total
 
 
-class Activation(Module):
+class Activation(ParameterFree):
     """An activation applied to every unit of a sample (``nn.ACTIVATIONS``: relu, tanh, sigmoid, ...);
     no parameters. Use it after a ``Layer(..., "linear")`` and a ``BatchNorm1d``."""
 
@@ -196,15 +196,6 @@ class Activation(Module):
         if isinstance(x, (str, bytes, Value)) or not isinstance(x, Sequence):
             raise OperandTypeError(f"Activation {self.name}: expected a list of values, got {show(x)}")
         return [self._apply(_as_value(v, f"Activation {self.name}")) for v in x]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return []
-
-    def weights(self) -> list[Value]:
-        return []
-
-    def biases(self) -> list[Value]:
-        return []
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"

@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from tinygrad_w.checks import flag_setting, real_setting
 from tinygrad_w.core.value import Value, operand
 from tinygrad_w.errors import ShapeError, show
-from tinygrad_w.nn.layers import Module, choose_rng
+from tinygrad_w.nn.layers import ParameterFree, choose_rng
 
 __all__ = ["Dropout"]
 
 
-class Dropout(Module):
+class Dropout(ParameterFree):
     """Drops each input with probability ``p`` in training mode and scales the kept ones by 1/(1 - p);
     passes its input through unchanged in evaluation mode. No parameters.
 
@@ -72,15 +72,6 @@ class Dropout(Module):
         """``n`` mask values, each 0 with probability p and 1/(1 - p) otherwise (one draw per unit)."""
         kept = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)  # p = 1: every unit dropped, no division
         return [0.0 if self.rng.random() < self.p else kept for _ in range(n)]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return []
-
-    def weights(self) -> list[Value]:
-        return []
-
-    def biases(self) -> list[Value]:
-        return []
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p!r}, mode={'train' if self.training else 'eval'!r})"

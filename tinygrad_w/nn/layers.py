@@ -39,6 +39,7 @@ __all__ = [
     "ModelWeightStats",
     "Module",
     "Neuron",
+    "ParameterFree",
     "WeightStats",
     "choose_rng",
     "weight_stats",
@@ -165,6 +166,19 @@ class Module:
         """Set every parameter's ``.grad`` to 0 (gradients accumulate across ``backward()`` calls)."""
         for p in self.parameters():
             p.grad = 0.0
+
+
+class ParameterFree(Module):
+    """A module with nothing to train (an activation, dropout): no weights, no biases."""
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return []
+
+    def weights(self) -> list[Value]:
+        return []
+
+    def biases(self) -> list[Value]:
+        return []
 
 
 class Neuron(Module):
