@@ -15,8 +15,8 @@ Pullback = Callable[[Any, Any], Iterable[tuple[Any, Any]]]  # (node, its gradien
 
 
 def topological_order(*roots: Any) -> list[Any]:
-    """Every node the roots depend on, each after all of its inputs: a depth-first walk with an explicit
-    stack (no recursion limit) that follows inputs in call order, so the order is the same every run."""
+    """Every node the roots depend on, each after its inputs: depth first, inputs in call order, on an
+    explicit stack (no recursion limit), so the order is the same in every run."""
     if not all(hasattr(root, "children") for root in roots):
         raise OperandTypeError(f"topological_order: expected Values, got {show(roots)}")
     order: list[Any] = []
@@ -42,10 +42,9 @@ def topological_order(*roots: Any) -> list[Any]:
 
 
 def backpropagate(order: Sequence[Any], grads: dict[Any, Any], pullback: Pullback) -> dict[Any, Any]:
-    """The chain rule, once for every kind of gradient. ``grads`` starts as {output: 1} and fills in place.
-    Walking ``order`` backwards, a node's gradient is complete when it is reached (its users come later),
-    so ``pullback(node, gradient)`` passes it on as (input, gradient · ∂node/∂input) pairs; an input used
-    several times adds up its contributions."""
+    """The chain rule, once for every kind of gradient; ``grads`` starts as {output: 1}, filled in place.
+    Walking back, a node's gradient is complete when reached (its users come later in ``order``), so
+    ``pullback(node, gradient)`` passes on (input, gradient · ∂node/∂input); contributions add up."""
     with collector_paused():
         for node in reversed(order):
             upstream = grads.get(node)
