@@ -5,27 +5,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v dot >/dev/null 2>&1; then
+# install_debian PACKAGE WHY HINT...: apt-get install PACKAGE when root (apt-get update once per run),
+# otherwise explain on stderr what is missing and what that means.
+updated=no
+install_debian() {
+  local package=$1 why=$2
+  shift 2
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Debian's graphviz package (for the dot program)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+    echo "setup: installing Debian's $package package ($why)"
+    if [ "$updated" = no ]; then apt-get update -qq; updated=yes; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
   else
-    echo "setup: Graphviz's 'dot' program is missing and I cannot install it (not root, or no apt-get)." >&2
-    echo "setup: install it yourself: 'sudo apt-get install graphviz' (Debian/Ubuntu) or 'brew install graphviz' (macOS)." >&2
-    echo "setup: until then drawings are written as DOT source, and rendering tests skip (they fail when CI=true)." >&2
+    for line in "$@"; do echo "setup: $line" >&2; done
   fi
+}
+
+if ! command -v dot >/dev/null 2>&1; then
+  install_debian graphviz "for the dot program" \
+    "Graphviz's 'dot' program is missing and I cannot install it (not root, or no apt-get)." \
+    "install it yourself: 'sudo apt-get install graphviz' (Debian/Ubuntu) or 'brew install graphviz' (macOS)." \
+    "until then drawings are written as DOT source, and rendering tests skip (they fail when CI=true)."
 fi
 
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Debian's chromium package (the browser tests of the step-through and training pages)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "setup: chromium is missing and I cannot install it (not root, or no apt-get); the browser tests" >&2
-    echo "setup: of the drawings' pages skip (they fail when CI=true). Debian/Ubuntu: sudo apt-get install chromium" >&2
-  fi
+  install_debian chromium "the browser tests of the step-through and training pages" \
+    "chromium is missing and I cannot install it (not root, or no apt-get); the browser tests" \
+    "of the drawings' pages skip (they fail when CI=true). Debian/Ubuntu: sudo apt-get install chromium"
 fi
 
 PYTHON="${PYTHON:-python3}"
