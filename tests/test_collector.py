@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tinygrad_w import MLP, Value, nn
-from tinygrad_w.collector import builds_graph
+from tinygrad_w.core.reverse import collector_paused
 from tinygrad_w.errors import OperationOverflowError
 from tinygrad_w.nn import penalties
 from tinygrad_w.train import losses
@@ -39,7 +39,7 @@ def eager_collector() -> Iterator[list[int]]:
 
 
 def test_the_decorator_pauses_during_the_call_and_restores_the_users_setting() -> None:
-    seen = builds_graph(gc.isenabled)
+    seen = collector_paused(gc.isenabled)
     enabled = gc.isenabled()
     try:
         gc.enable()
@@ -56,7 +56,7 @@ def test_the_collector_is_on_again_after_an_error_inside() -> None:
 
     assert gc.isenabled()
     with pytest.raises(OperationOverflowError):
-        builds_graph(overflow)()
+        collector_paused(overflow)()
     assert gc.isenabled()
 
 

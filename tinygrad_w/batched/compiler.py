@@ -109,16 +109,21 @@ class BatchedLoss:
             raise ShapeError(f"batched.compile: x_example must be one sample's features, got {example.shape}")
         self.inputs = [Value(float(x), f"x{k}") for k, x in enumerate(example)]
         self.target = Value(as_real(y_example, "batched.compile: y_example"), "y")
-        # Speed: tracing and planning make two objects per node and no cycles, yet each 700 of them wake
-        # the cycle collector, which rescans the whole growing graph (compile 1.8 s -> 1.3 s at 2-256-256-1).
-        with collector_paused():
-            self.sample_root, self.outputs, self.penalty_root, self.penalty_constant = _trace(
-                sample_loss, penalty, self.inputs, self.target
-            )
-            self.graph = self.sample_root
-            if penalty is not None:
-                self.graph = self.sample_root + (self.penalty_root or self.penalty_constant)
-            self._plan()
+        self._trace_and_plan(sample_loss, penalty)
+
+    # Speed: tracing and planning make two objects per node and no cycles, yet each 700 of them wake the
+    # cycle collector, which rescans the whole growing graph (compile 1.8 s -> 1.3 s at 2-256-256-1).
+    @collector_paused
+    def _trace_and_plan(
+        self, sample_loss: Callable[[list[Value], Value], Any], penalty: Callable[[], Value | float] | None
+    ) -> None:
+        self.sample_root, self.outputs, self.penalty_root, self.penalty_constant = _trace(
+            sample_loss, penalty, self.inputs, self.target
+        )
+        self.graph = self.sample_root
+        if penalty is not None:
+            self.graph = self.sample_root + (self.penalty_root or self.penalty_constant)
+        self._plan()
 
     def _plan(self) -> None:
         """Sort the traced graph into blocks and steps (plan.py, layout.py)."""

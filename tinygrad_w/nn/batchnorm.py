@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tinygrad_w.checks import count_setting, flag_setting, real_setting
-from tinygrad_w.collector import builds_graph
+from tinygrad_w.core.reverse import collector_paused
 from tinygrad_w.core.value import Value, operand
 from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, naming, show
 from tinygrad_w.nn.layers import ACTIVATIONS, ModelWeightStats, Module, ParameterFree, weight_stats
@@ -87,7 +87,7 @@ class BatchNorm1d(Module):
         """Evaluation mode: running statistics, nothing updated. Returns self."""
         return self.train(False)
 
-    @builds_graph
+    @collector_paused
     def __call__(self, batch: Sequence[Sequence[Value | float]]) -> list[list[Value]]:
         rows = self._check(batch)
         with naming(f"BatchNorm1d {self.label}"):
@@ -194,7 +194,7 @@ class Activation(ParameterFree):
         self.name = name
         self._apply: Callable[[Value], Value] = ACTIVATIONS[name]
 
-    @builds_graph
+    @collector_paused
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         if isinstance(x, (str, bytes, Value)) or not isinstance(x, Sequence):
             raise OperandTypeError(f"Activation {self.name}: expected a list of values, got {show(x)}")
@@ -225,7 +225,7 @@ class Sequential(Module):
         nin = getattr(layers[0], "nin", None)
         self.nin = nin if isinstance(nin, int) else None
 
-    @builds_graph
+    @collector_paused
     def __call__(self, batch: Sequence[Sequence[Value | float]]) -> list[Any]:
         if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence) or len(batch) == 0:
             raise ShapeError(f"Sequential: expected a non-empty list of samples, got {show(batch)}")

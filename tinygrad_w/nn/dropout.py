@@ -23,7 +23,7 @@ import random
 from collections.abc import Sequence
 
 from tinygrad_w.checks import flag_setting, real_setting
-from tinygrad_w.collector import builds_graph
+from tinygrad_w.core.reverse import collector_paused
 from tinygrad_w.core.value import Value, operand
 from tinygrad_w.errors import ShapeError, show
 from tinygrad_w.nn.layers import ParameterFree, choose_rng
@@ -57,7 +57,7 @@ class Dropout(ParameterFree):
         """Evaluation mode: the output is the input. Returns self."""
         return self.train(False)
 
-    @builds_graph
+    @collector_paused
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         """One sample's units ``x`` (Values or numbers) → ``m_j · x_j`` for each unit in training mode,
         the units themselves (numbers as Values) in evaluation mode."""

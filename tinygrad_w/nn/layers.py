@@ -27,7 +27,7 @@ from typing import TypedDict
 import numpy as np
 
 from tinygrad_w.checks import count_setting, flag_setting, seed_setting
-from tinygrad_w.collector import builds_graph
+from tinygrad_w.core.reverse import collector_paused
 from tinygrad_w.core.value import Value, operand
 from tinygrad_w.errors import ArgumentError, NonFiniteError, OperandTypeError, ShapeError, naming, show
 from tinygrad_w.nn import initializers
@@ -219,7 +219,7 @@ class Neuron(Module):
         self.w = [Value(x, f"{label}.w{k}") for k, x in enumerate(weight_init.sample(nin, fan_out, nin, rng))]
         self.b = Value(bias_start.sample(nin, fan_out, 1, rng)[0], f"{label}.b")
 
-    @builds_graph
+    @collector_paused
     def __call__(self, x: Sequence[Value | float]) -> Value:
         where = f"Neuron {self.label}"
         inputs = _check_inputs(x, self.nin, where)
@@ -291,7 +291,7 @@ class Layer(Module):
             for j in range(nout)
         ]
 
-    @builds_graph
+    @collector_paused
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The outputs of the neurons: a list of ``nout`` Values, or the Value itself when the layer has
         one neuron (as micrograd's Layer and our MLP return)."""
@@ -378,7 +378,7 @@ class MLP(Module):
             for i in range(len(self.nouts))
         ]
 
-    @builds_graph
+    @collector_paused
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The network's output for one input vector ``x`` (a list, tuple or 1-D numpy array)."""
         inputs = _check_inputs(x, self.nin, "MLP")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tinygrad_w.checks import real_setting
-from tinygrad_w.collector import builds_graph
+from tinygrad_w.core.reverse import collector_paused
 from tinygrad_w.core.value import Value
 from tinygrad_w.errors import OperandTypeError, naming, show
 from tinygrad_w.nn.layers import Module
@@ -51,7 +51,7 @@ def _sum(terms: list[Value]) -> Value:
     return total
 
 
-@builds_graph
+@collector_paused
 @naming("l1")
 def l1(params: Iterable[Value] | Module, lam: float) -> Value:
     """L1 penalty (lasso): λ · Σ |w|.
@@ -63,7 +63,7 @@ def l1(params: Iterable[Value] | Module, lam: float) -> Value:
     return strength * _sum([abs(w) for w in _values(params, "l1")])
 
 
-@builds_graph
+@collector_paused
 @naming("l2")
 def l2(params: Iterable[Value] | Module, lam: float) -> Value:
     """L2 penalty (ridge, weight decay): λ · Σ w², with no factor ½.
@@ -76,7 +76,7 @@ def l2(params: Iterable[Value] | Module, lam: float) -> Value:
     return strength * _sum([w * w for w in _values(params, "l2")])
 
 
-@builds_graph
+@collector_paused
 @naming("elastic_net")
 def elastic_net(params: Iterable[Value] | Module, l1: float, l2: float) -> Value:
     """Elastic net: l1 · Σ |w| + l2 · Σ w² (the L1 and L2 penalties added; gradient l1·sign(w) + 2·l2·w).

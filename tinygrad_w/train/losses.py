@@ -18,7 +18,7 @@ import numbers
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
-from tinygrad_w.collector import builds_graph
+from tinygrad_w.core.reverse import collector_paused
 from tinygrad_w.core.value import Value, as_real
 from tinygrad_w.errors import ArgumentError, OperandTypeError, ShapeError, naming, show
 
@@ -85,7 +85,7 @@ def _as_value(x: object, where: str, index: int) -> Value:
     return Value(_number(x, where, index))
 
 
-@builds_graph
+@collector_paused
 @naming("mse")
 def mse(predictions: Sequence[Scalar], targets: Sequence[float | Value]) -> Value:
     """Mean squared error: (1/n) Σ (p_i - t_i)²."""
@@ -97,7 +97,7 @@ def mse(predictions: Sequence[Scalar], targets: Sequence[float | Value]) -> Valu
     return _mean(terms)
 
 
-@builds_graph
+@collector_paused
 @naming("hinge")
 def hinge(scores: Sequence[Scalar], labels: Sequence[float]) -> Value:
     """Hinge loss, micrograd's: (1/n) Σ relu(1 - y_i · s_i) with labels y_i ∈ {-1, +1}.
@@ -113,7 +113,7 @@ def hinge(scores: Sequence[Scalar], labels: Sequence[float]) -> Value:
     return _mean(terms)
 
 
-@builds_graph
+@collector_paused
 @naming("bce_with_logits")
 def bce_with_logits(logits: Sequence[Scalar], labels: Sequence[float]) -> Value:
     """Binary cross-entropy on logits z with labels y ∈ {0, 1}, in the numerically stable form
@@ -135,7 +135,7 @@ def bce_with_logits(logits: Sequence[Scalar], labels: Sequence[float]) -> Value:
     return _mean(terms)
 
 
-@builds_graph
+@collector_paused
 @naming("softmax_cross_entropy")
 def softmax_cross_entropy(logits: Sequence[Sequence[Scalar]], classes: Sequence[int]) -> Value:
     """Cross-entropy of softmax(z) against class c, averaged over samples:
