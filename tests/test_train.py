@@ -281,6 +281,18 @@ def test_divergence_names_the_epoch_and_keeps_the_last_good_weights() -> None:
     assert all(math.isfinite(p.data) for p in model.parameters())
 
 
+@pytest.mark.parametrize("engine", ["scalar", "batched"])
+def test_minibatches_are_shuffled_the_same_way_without_a_seed_and_as_the_seed_says(engine: str) -> None:
+    """seed=None means seed 0, not fresh entropy: the same call gives the same weights, bit for bit."""
+    X, y = small_moons(12)
+    weights = []
+    for seed in (None, None, 0, 1):
+        model = small_model(nouts=(4, 4, 1), activation="relu")
+        fit(model, X, y, lr=0.5, batch_size=4, epochs=3, seed=seed, engine=engine, progress=False)
+        weights.append([p.data for p in model.parameters()])
+    assert weights[0] == weights[1] == weights[2] != weights[3]
+
+
 def test_divergence_in_a_minibatch_names_the_batch() -> None:
     X, y = small_moons(12)
     model = small_model(nouts=(4, 4, 1), activation="relu")

@@ -292,7 +292,8 @@ def fit(
     sample or the argument, and DivergenceError when training overflows (see the module's docstring).
     """
     run = _check_arguments(model, X, y, loss, optimizer, lr, batch_size, penalty, scheduler, clip, callback)
-    epochs, rng = count_setting(epochs, "epochs", "fit"), random.Random(seed_setting(seed, "fit"))
+    epochs, shuffle_seed = count_setting(epochs, "epochs", "fit"), seed_setting(seed, "fit")
+    rng = random.Random(0 if shuffle_seed is None else shuffle_seed)  # None means 0: reproducible by default
     history = _new_history(run, flag_setting(record_weights, "record_weights", "fit"))
     run.replayed = _replay(run, engine)  # after every check: tracing runs the model
     bar = progress_bar(epochs, flag_setting(progress, "progress", "fit"))
