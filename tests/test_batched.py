@@ -308,8 +308,10 @@ def test_non_finite_losses_and_hostile_compile_arguments_are_typed() -> None:
         batched.compile(lambda x, t: w * x[0], [w], [1.0], 0.0, reduction=np.array([1, 2]))  # type: ignore[arg-type]
     exploding = batched.compile(lambda x, t: (w * x[0]).exp(), [w], [1.0], 0.0)
     w.data = 800.0
-    for call in (exploding.loss, exploding.step):
-        with pytest.raises(OperationError, match=r"^batched replay, sample 0: exp\(800\.0\)"):
+    for call, name in ((exploding.loss, "loss"), (exploding.step, "step")):
+        with pytest.raises(
+            OperationError, match=rf"^batched\.{name}: batched replay, sample 0: exp\(800\.0\)"
+        ):
             call([[1.0]], [0.0])
     assert w.grad == 0.0
     # Each sample's loss is finite, their sum is not: no op to name, yet no silent infinity.

@@ -211,7 +211,7 @@ class BatchedLoss:
     def loss(self, X: Any, y: Any) -> float:
         """The total loss on the batch (forward only; no gradient is touched)."""
         samples = self._check_batch(X, y, "batched.loss")
-        with np.errstate(all="ignore"), _blas_limited(self.blas_threads):
+        with np.errstate(all="ignore"), _blas_limited(self.blas_threads), naming("batched.loss"):
             total, run = self._forward(samples)
         if not np.isfinite(total):
             raise NonFiniteError(
@@ -236,7 +236,7 @@ class BatchedLoss:
         parameter the loss does not use); no ``.grad`` is touched. ``where`` names the caller in errors."""
         samples = self._check_batch(X, y, where)
         _keep_freed_memory()
-        with np.errstate(all="ignore"), _blas_limited(self.blas_threads):
+        with np.errstate(all="ignore"), _blas_limited(self.blas_threads), naming(where):
             total, run = self._forward(samples)
             used, used_grads = self._param_grads(self._backward(run))
             # A NaN or an infinity anywhere in backward reaches some parameter's gradient (x·0 is NaN
