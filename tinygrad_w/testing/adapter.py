@@ -381,7 +381,9 @@ def check_engine(
         else:
             results.append(OpResult(name, "not provided"))
     report = EngineReport(
-        engine=adapter.name, ops=results, settings=f"eps={eps:g}, atol={atol:g}, rtol={rtol:g}, seed={seed}"
+        engine=adapter.name,
+        ops=results,
+        settings=f"eps={eps:g}, atol={atol:g}, rtol={rtol:g}, seed={show(seed)}",
     )
     passed = [BUILTIN_OPS[r.name] for r in results if r.status == "ok"]
     if not expressions:
